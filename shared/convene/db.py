@@ -1,0 +1,57 @@
+"""Low-level DynamoDB helpers shared by every capability's table module.
+
+Transactions use the client API (typed attribute values); reads may use either. Each
+capability's `table.py` is the only place that knows its key shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from convene.aws import client
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict (Decimals for numbers, no floats) to DynamoDB's typed form."""
+    return {k: _serializer.serialize(v) for k, v in data.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Expression attribute values in typed form."""
+    return {k: _serializer.serialize(v) for k, v in data.items()}
+
+
+class TransactionCancelled(Exception):
+    """A condition in a transaction failed. `reasons` has one code per item, in order
+    ("None" where that item's condition held)."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = list(reasons)
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+def transact_write(items: Sequence[Mapping[str, Any]]) -> None:
+    try:
+        client("dynamodb").transact_write_items(TransactItems=list(items))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+        if any(r in {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"} for r in reasons):
+            # Contention or throttling, not a failed rule: let the caller retry or answer 503.
+            raise
+        raise TransactionCancelled(reasons) from exc

@@ -1,0 +1,43 @@
+"""Shared fixtures. Unit tests run against moto in-process; see docs/conventions.md."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import TABLE_ENV, create_tables
+
+# Set before any test module imports convene (settings are parsed once per process).
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Convene",
+        "POWERTOOLS_SERVICE_NAME": "convene-tests",
+        "SITE_URL": "https://community.example.org",
+        "ALLOWED_ORIGIN": "https://community.example.org",
+        **TABLE_ENV,
+    }
+)
+for _var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
+    # Unit tests never talk to a running twin.
+    del os.environ[_var]
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto in-process with every table of template.yaml created."""
+    from moto import mock_aws
+
+    from convene import aws as convene_aws
+
+    convene_aws.reset()
+    with mock_aws():
+        create_tables()
+        yield
+    convene_aws.reset()
