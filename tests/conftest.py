@@ -39,5 +39,11 @@ def aws() -> Iterator[None]:
     convene_aws.reset()
     with mock_aws():
         create_tables()
+        import boto3
+
+        secret = boto3.client("secretsmanager", region_name="eu-west-2").create_secret(
+            Name="convene-signing-key", SecretString="unit-test-signing-key-not-secret"
+        )
+        os.environ["SIGNING_SECRET_ARN"] = secret["ARN"]
         yield
     convene_aws.reset()
