@@ -49,7 +49,9 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
         return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def resources(doc: dict[str, Any] | None = None, kind: str | None = None) -> dict[str, dict[str, Any]]:
+def resources(
+    doc: dict[str, Any] | None = None, kind: str | None = None
+) -> dict[str, dict[str, Any]]:
     doc = doc or load()
     return {
         name: res
@@ -63,7 +65,9 @@ def table_name(logical_id: str, stack: str = "convene-local") -> str:
     return f"{stack}-{logical_id}"
 
 
-def create_table_args(logical_id: str, props: dict[str, Any], stack: str = "convene-local") -> dict[str, Any]:
+def create_table_args(
+    logical_id: str, props: dict[str, Any], stack: str = "convene-local"
+) -> dict[str, Any]:
     """CreateTable arguments for one AWS::DynamoDB::Table, as the template declares it."""
     args: dict[str, Any] = {
         "TableName": table_name(logical_id, stack),
@@ -105,12 +109,14 @@ def tables(stack: str = "convene-local", doc: dict[str, Any] | None = None) -> l
     return specs
 
 
-def create_tables(dynamodb_client: Any, stack: str = "convene-local") -> dict[str, str]:
-    """Creates every table the template declares (skipping those that exist), with TTL.
-    Returns {logical id: physical name}."""
+def create_tables(
+    dynamodb_client: Any, stack: str = "convene-local", doc: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Creates every table the template (or `doc`) declares (skipping those that exist),
+    with TTL. Returns {logical id: physical name}."""
     existing = set(dynamodb_client.list_tables().get("TableNames", []))
     names = {}
-    for spec in tables(stack):
+    for spec in tables(stack, doc):
         name = spec.create_args["TableName"]
         names[spec.logical_id] = name
         if name in existing:

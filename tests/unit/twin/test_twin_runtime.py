@@ -1,0 +1,115 @@
+"""The runtime: handlers in pools of execution environments, as Lambda runs them."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from infra.local import template
+from infra.local.runtime import FunctionError, Runtime, UnknownFunction
+from tests.unit.twin.fixtures import recorder
+
+
+def test_a_handler_gets_the_event_and_a_lambda_context(runtime: Runtime) -> None:
+    answer = runtime.invoke("EchoFunction", {"action": "hello", "n": 1})
+
+    assert answer["event"] == {"action": "hello", "n": 1}
+    ctx = answer["context"]
+    assert ctx["function_name"] == "convene-local-EchoFunction"
+    assert ctx["function_version"] == "$LATEST"
+    assert ctx["invoked_function_arn"] == (
+        "arn:aws:lambda:eu-west-2:123456789012:function:convene-local-EchoFunction"
+    )
+    assert ctx["log_group_name"] == "/aws/lambda/convene-local-EchoFunction"
+    assert ctx["log_stream_name"]
+    assert len(ctx["aws_request_id"]) == 36
+    assert 0 < ctx["remaining_ms"] <= 5000  # the fixture's Timeout is 5 s
+
+
+def test_a_warm_environment_is_reused_and_keeps_its_module_state(runtime: Runtime) -> None:
+    first = runtime.invoke("EchoFunction", {"action": "count"})
+    second = runtime.invoke("EchoFunction", {"action": "count"})
+
+    assert second["module"] == first["module"]
+    assert second["invocations"] == first["invocations"] + 1
+
+
+def test_concurrent_invocations_run_in_separate_environments(runtime: Runtime) -> None:
+    # Both invocations must be inside the handler at once to pass the barrier.
+    recorder.barrier = threading.Barrier(2, timeout=10)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(lambda _: runtime.invoke("EchoFunction", {"action": "rendezvous"}), range(2))
+        )
+
+    assert answers[0]["module"] != answers[1]["module"]
+
+
+def test_an_invocation_waits_for_a_free_environment_when_all_are_busy(doc: dict) -> None:
+    single = Runtime(
+        [f for f in template.functions(doc) if f.logical_id == "EchoFunction"], {}, pool_size=1
+    )
+    # With one environment the second invocation cannot start while the first waits at
+    # the barrier, so the barrier breaks (timeout) instead of being passed.
+    recorder.barrier = threading.Barrier(2, timeout=0.5)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(single.invoke, "EchoFunction", {"action": "rendezvous"}) for _ in range(2)
+        ]
+        errors = [f.exception() for f in futures]
+
+    assert all(isinstance(e, FunctionError) for e in errors)
+
+
+def test_a_variable_that_differs_between_functions_is_set_while_its_module_loads(
+    runtime: Runtime,
+) -> None:
+    answer = runtime.invoke("EchoFunction", {"action": "env"})
+
+    assert answer["name_at_import"] == "echo"
+    assert "ECHO_NAME" not in os.environ  # it would be wrong for every other function
+
+
+def test_a_raising_handler_is_a_function_error_naming_the_function(runtime: Runtime) -> None:
+    with pytest.raises(FunctionError) as caught:
+        runtime.invoke("EchoFunction", {"action": "boom"})
+
+    assert caught.value.logical_id == "EchoFunction"
+    assert isinstance(caught.value.error, RuntimeError)
+    assert caught.value.error_type == "RuntimeError"
+
+
+def test_an_answer_that_is_not_json_is_a_marshal_error(runtime: Runtime) -> None:
+    with pytest.raises(FunctionError) as caught:
+        runtime.invoke("EchoFunction", {"action": "not-json"})
+
+    assert caught.value.error_type == "Runtime.MarshalError"
+
+
+def test_a_handler_returning_nothing_returns_none(runtime: Runtime) -> None:
+    assert runtime.invoke("ConsumerFunction", {"Records": []}) is None
+
+
+def test_an_unknown_function_is_refused(runtime: Runtime) -> None:
+    with pytest.raises(UnknownFunction):
+        runtime.invoke("NoSuchFunction", {})
+    assert "EchoFunction" in runtime.function_ids()
+
+
+def test_one_functions_own_value_never_replaces_the_process_wide_one(
+    doc: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWIN_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("TWIN_SAME", "old")
+    Runtime(
+        template.functions(doc),
+        {"TWIN_LOG_LEVEL": "INFO"},
+        per_function_env={fn.logical_id: {"TWIN_SAME": "same"} for fn in template.functions(doc)}
+        | {"EchoFunction": {"TWIN_SAME": "same", "TWIN_LOG_LEVEL": "DEBUG"}},
+    )
+
+    assert os.environ["TWIN_LOG_LEVEL"] == "INFO"
+    assert os.environ["TWIN_SAME"] == "same"  # every function agrees: set once
