@@ -159,13 +159,56 @@ def _body_size(event: Mapping[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
-def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Checks that precede routing (body size), then the resolver."""
+def _cors_headers(event: Mapping[str, Any]) -> dict[str, str]:
+    # An answer given before the resolver runs still needs CORS, or the browser hides it.
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    origin = get_settings().allowed_origin
+    if headers.get("origin") != origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def _refusal(event: Mapping[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **_cors_headers(event)},
+        "multiValueHeaders": {},
+        "body": error_body(code, message),
+        "isBase64Encoded": False,
+    }
+
+
+def _group_refusal(event: Mapping[str, Any], group: str) -> dict[str, Any] | None:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = authorizer.get("claims") or {}
+    if not claims.get("sub"):
+        return _refusal(event, 401, "unauthorized", "Sign in: a valid token is required.")
+    if not caller_from_claims(claims).in_group(group):
+        return _refusal(event, 403, "forbidden", f"Only {group} may do this.")
+    return None
+
+
+def handle(
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    context: Any,
+    *,
+    group: str | None = None,
+) -> dict[str, Any]:
+    """Checks that precede routing, then the resolver.
+
+    `group`: every route of this function belongs to one Cognito group. It is checked
+    before the body is validated, so a caller outside the group learns nothing about
+    the route's input rules (403, never 422)."""
+    if group and event.get("httpMethod") != "OPTIONS":
+        refusal = _group_refusal(event, group)
+        if refusal:
+            return refusal
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:
         return {
             "statusCode": 413,
-            "headers": {"Content-Type": "application/json"},
+            "headers": {"Content-Type": "application/json", **_cors_headers(event)},
             "multiValueHeaders": {},
             "body": error_body(
                 "payload_too_large",
