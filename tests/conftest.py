@@ -9,6 +9,9 @@ import pytest
 
 from tests.helpers import TABLE_ENV, create_tables
 
+# Session-wide proof checks: privacy capture of every twin exchange and log (tests/proof).
+pytest_plugins = ["tests.proof.privacy"]
+
 # Set before any test module imports convene (settings are parsed once per process).
 os.environ.update(
     {
@@ -21,6 +24,9 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "convene-tests",
         "SITE_URL": "https://community.example.org",
         "ALLOWED_ORIGIN": "https://community.example.org",
+        # The Scan guard: convene's clients refuse a Scan, here and in every twin a test
+        # starts (shared/convene/aws.py; checked at the end of the session).
+        "CONVENE_FORBID_SCAN": "1",
         **TABLE_ENV,
     }
 )
@@ -47,3 +53,20 @@ def aws() -> Iterator[None]:
         os.environ["SIGNING_SECRET_ARN"] = secret["ARN"]
         yield
     convene_aws.reset()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A Scan issued by convene's code anywhere in the run fails the run."""
+    import sys
+
+    convene_aws = sys.modules.get("convene.aws")
+    scans = convene_aws.scan_calls() if convene_aws is not None else []
+    if scans:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"FAILED: convene issued {len(scans)} Scan call(s) on {sorted(set(scans))}; "
+                "no Scan on any request path (docs/conventions.md)",
+                red=True,
+            )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -73,7 +75,10 @@ def find_jar(lib: Path = NPM_LIB) -> Path:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on host:port. (Connections of an earlier run lingering in TIME_WAIT
+    do not count: the servers set SO_REUSEADDR too.)"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -99,6 +104,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def launcher_cache(jar: Path) -> Path:
+    """Where the compiled launcher is kept: one folder per launcher source and jar."""
+    digest = hashlib.sha256(LAUNCHER.read_bytes() + str(jar).encode()).hexdigest()[:12]
+    return ROOT / "node_modules" / ".cache" / "convene-twin" / f"launcher-{digest}"
+
+
 def command(port: int, data_dir: Path | None, jar: Path | None = None) -> list[str]:
     jar = jar or find_jar()
     args = ["-port", str(port), "-sharedDb", "-disableTelemetry"]
@@ -108,12 +119,19 @@ def command(port: int, data_dir: Path | None, jar: Path | None = None) -> list[s
         db_path = Path(data_dir) / "dynamodb"
         db_path.mkdir(parents=True, exist_ok=True)
         args += ["-dbPath", str(db_path)]
+    java = ["java", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xss1m"]
+    cache = launcher_cache(jar)
+    if (cache / "LoopbackDynamoDBLocal.class").is_file():
+        return [*java, "-cp", f"{jar}{os.pathsep}{cache}", "LoopbackDynamoDBLocal", *args]
+    # Source mode (compiles in memory, about a second); the launcher then caches its class.
     return [
-        "java",
-        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        "-Xss1m",
+        *java,
         "-cp",
         str(jar),
+        str(LAUNCHER),
+        "--cache",
+        str(cache),
+        "--source",
         str(LAUNCHER),
         *args,
     ]
@@ -135,14 +153,17 @@ def start_dynamodb_local(
     if not port_free(port):
         raise TwinSetupError(f"port {port} is already in use (DynamoDB Local)")
     argv = command(port, data_dir, jar)
+    # DynamoDB Local may write a metadata file into its working directory: keep it out of
+    # the checkout.
+    cwd = Path(data_dir) / "dynamodb" if data_dir is not None else Path(tempfile.gettempdir())
     return subprocess.Popen(
         argv,
-        cwd=ROOT,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=log if log is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
 
 

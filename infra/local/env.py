@@ -165,7 +165,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(str(arg))
             if key.startswith("Fn::") or key == "Condition":
@@ -185,7 +185,7 @@ class Resolver:
             return ",".join(str(v) for v in resolved)
         return str(resolved)
 
-    def _function(self, key: str, arg: Any) -> Any:  # noqa: C901 - one branch per function
+    def _function(self, key: str, arg: Any) -> Any:
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else [self.resolve(a) for a in arg]
             return self.get_att(str(parts[0]), str(parts[1]))
@@ -278,9 +278,7 @@ def twin_variables(
     }
 
 
-def function_environments(
-    doc: Mapping[str, Any], resolver: Resolver
-) -> dict[str, dict[str, str]]:
+def function_environments(doc: Mapping[str, Any], resolver: Resolver) -> dict[str, dict[str, str]]:
     """{function logical id: its variables (Globals, then its own), resolved}."""
     result = {}
     for spec in template.functions(dict(doc)):
