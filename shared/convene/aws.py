@@ -6,10 +6,15 @@ AWS, to DynamoDB Local and to moto without a branch.
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from functools import lru_cache
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 # Lambda is short-lived: fail fast and let the caller (or the stream) retry.
@@ -20,14 +25,72 @@ _CONFIG = Config(
 )
 
 
+# ---------------------------------------------------------------- the Scan guard
+# "No Scan on any request path" (docs/conventions.md). With CONVENE_FORBID_SCAN=1 (the test
+# suite and the twins it starts set it), every client made here refuses a Scan: the call
+# raises ScanForbidden, is counted, and leaves an ERROR line with SCAN_MARKER in the log,
+# which the suite looks for in the twins' output.
+
+SCAN_MARKER = "CONVENE-SCAN-FORBIDDEN"
+_scan_lock = threading.Lock()
+_scans: list[str] = []
+_log = logging.getLogger("convene.aws")
+
+
+class ScanForbidden(RuntimeError):
+    """convene's code issued a DynamoDB Scan while CONVENE_FORBID_SCAN=1."""
+
+
+def scan_calls() -> list[str]:
+    """The tables Scan was called on in this process while the guard was on."""
+    with _scan_lock:
+        return list(_scans)
+
+
+def reset_scan_calls() -> None:
+    """Forget the Scans counted so far (a test of the guard itself)."""
+    with _scan_lock:
+        _scans.clear()
+
+
+def _refuse_scan(params: Any = None, **_: Any) -> None:
+    table = str((params or {}).get("TableName", "?"))
+    with _scan_lock:
+        _scans.append(table)
+    _log.error("%s: Scan on table %s from convene code", SCAN_MARKER, table)
+    raise ScanForbidden(f"Scan on {table}: convene's code must never Scan (docs/conventions.md)")
+
+
+def _guard(boto_client: Any) -> Any:
+    if os.environ.get("CONVENE_FORBID_SCAN") == "1":
+        boto_client.meta.events.register("before-parameter-build.dynamodb.Scan", _refuse_scan)
+    return boto_client
+
+
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    # Reading botocore's service models is the slow part of making a client; one loader
+    # per process keeps that cost to the first client, however often clients are remade.
+    return botocore.loaders.create_loader()
+
+
+def _session() -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return boto3.session.Session(botocore_session=core)
+
+
 @lru_cache(maxsize=None)
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    made = _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return _guard(made)
 
 
 @lru_cache(maxsize=None)
 def dynamodb() -> Any:
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG)
+    resource = _session().resource("dynamodb", config=_CONFIG)
+    _guard(resource.meta.client)
+    return resource
 
 
 def table(name: str) -> Any:
