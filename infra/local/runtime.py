@@ -58,6 +58,7 @@ from typing import Any
 from infra.local.template import ROOT, FunctionSpec
 
 log = logging.getLogger("infra.local.runtime")
+_ONE_INVOCATION_AT_A_TIME = threading.Lock()
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-2"
@@ -309,7 +310,11 @@ class Runtime:
             context = fn.context(env)
             started = time.monotonic()
             try:
-                result = env.handler(payload, context)
+                # One handler at a time in this process: Powertools keeps the request being
+                # routed on a class attribute (BaseRouter.current_event) that every resolver
+                # shares. Lambda runs one invocation per process, so it never sees two.
+                with _ONE_INVOCATION_AT_A_TIME:
+                    result = env.handler(payload, context)
             except Exception as exc:
                 raise FunctionError(logical_id, exc) from exc
             except SystemExit as exc:  # the process goes on; the environment does not

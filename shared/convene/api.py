@@ -41,6 +41,10 @@ _RETRYABLE_CODES = {
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
+    # A transaction cancelled by contention (a condition that failed is TransactionCancelled).
+    "TransactionCanceledException",
+    "TransactionConflictException",
+    "TransactionInProgressException",
 }
 
 
@@ -95,7 +99,9 @@ def make_resolver() -> APIGatewayRestResolver:
     def _invalid(exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         if any(e.get("type") in {"json_invalid", "form_invalid"} for e in errors):
-            return error_response(400, "malformed", "The request body is not valid JSON.", {"body": "malformed"})
+            return error_response(
+                400, "malformed", "The request body is not valid JSON.", {"body": "malformed"}
+            )
         return error_response(
             422, "validation_failed", "Some fields need attention.", _validation_fields(errors)
         )
@@ -217,7 +223,31 @@ def handle(
             ),
             "isBase64Encoded": False,
         }
+    if _not_text(event):
+        # Every route takes JSON or a form post: a body that is not UTF-8 is malformed
+        # (Powertools would fail decoding it, and that must never be a 500).
+        return {
+            "statusCode": 400,
+            "headers": {"Content-Type": "application/json", **_cors_headers(event)},
+            "multiValueHeaders": {},
+            "body": error_body(
+                "malformed", "The request body is not valid UTF-8 text.", {"body": "malformed"}
+            ),
+            "isBase64Encoded": False,
+        }
     return app.resolve(event, context)
+
+
+def _not_text(event: Mapping[str, Any]) -> bool:
+    """A base64 body (API Gateway's form for bytes) that is not UTF-8 text."""
+    body = event.get("body")
+    if not event.get("isBase64Encoded") or not body:
+        return False
+    try:
+        base64.b64decode(body).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return True
+    return False
 
 
 # ---------------------------------------------------------------- who is calling

@@ -53,6 +53,7 @@ from convene.db import TransactionCancelled, transact_write
 from convene.email.outbox import OutboxMessage
 from convene.email.outbox import put as outbox_put
 from convene.errors import Conflict, Gone, Invalid, NotFound, TooManyRequests
+from convene.moderation import table as moderation  # queue and history counters
 from convene.posts import service as posts
 from convene.posts import table as posts_table
 from convene.posts.models import POST_ID_PATTERN, Post
@@ -98,6 +99,7 @@ def _audit(
     from_status: str | None,
     to_status: str,
     moderator: str | None = None,
+    moderator_name: str | None = None,
     reason_code: str | None = None,
     note: str | None = None,
     detail: str | None = None,
@@ -112,6 +114,7 @@ def _audit(
             "from_status": from_status,
             "to_status": to_status,
             "moderator": moderator,
+            "moderator_name": moderator_name,
             "reason_code": reason_code,
             "note": note,
             "detail": detail,
@@ -352,6 +355,8 @@ def submit_comment(
         Conflict("You have just posted this comment.", code="duplicate_comment"),
     )
     add(table.new_comment(item))
+    for entry in moderation.submitted(item):
+        add(entry)
     reason = verdict.spam_reason or ",".join(verdict.flags) or None
     if status == "approved":
         reason = "trust_rule"
@@ -595,6 +600,7 @@ def report_comment(
             table.report_counted(
                 comment_id, seen=seen, count=seen + 1, queued_at=_sort_time(now), hide=hide
             ),
+            *moderation.reported(comment_id, first=moderation.queue_of(current) != "reported"),
         ]
         if hide:
             items.append(posts_table.comment_count_update(current["post_id"], -1))
@@ -677,12 +683,17 @@ def apply_decision(
     note: str | None = None,
     now: datetime | None = None,
     extra_items: Sequence[Mapping[str, Any]] = (),
+    guard: table.Guard | None = None,
+    current: Mapping[str, Any] | None = None,
+    moderator_name: str | None = None,
 ) -> ModeratedComment:
     """Approve, reject or mark spam, in one transaction guarded by the version (and state)
     the moderator saw: the comment, the post's count, the author's trust record, an audit
     record and, on a first publication, the emails. `extra_items` join the transaction
     (moderation's claim check); if one fails, TransactionCancelled is raised with the
-    index of the failure offset by the entries before it (see the docs)."""
+    index of the failure offset by the entries before it (see the docs). `guard` adds to
+    the comment's own condition (moderation's claim check); `current` is the comment as
+    the caller just read it (consistently), which saves reading it again."""
     cfg = get_config()
     now = now or datetime.now(UTC)
     if action not in _TARGET:
@@ -691,7 +702,8 @@ def apply_decision(
         raise Invalid("Say why.", fields={"reason_code": "Field required"})
     if reason_code and reason_code not in cfg.reason_codes:
         raise Invalid("Unknown reason.", fields={"reason_code": "not a policy reason code"})
-    current = table.get_comment(comment_id) if _ID.match(comment_id) else None
+    if current is None:
+        current = table.get_comment(comment_id) if _ID.match(comment_id) else None
     if current is None:
         raise NotFound("There is no such comment.")
     if int(current["version"]) != expected_version:
@@ -710,6 +722,7 @@ def apply_decision(
         "decided_by": moderator,
     }
     removes = ["gsi1pk", "gsi1sk", "queued_at", "expires_at", "gsi2pk", "gsi2sk"]
+    removes += list(guard.removes) if guard else []
     if reason_code:
         sets["reason_code"] = reason_code
     else:
@@ -738,6 +751,7 @@ def apply_decision(
             hidden=hidden,
             sets=sets,
             removes=removes,
+            guard=guard,
         )
     ]
     delta = int(target == "approved") - int(_visible(current))
@@ -758,10 +772,13 @@ def apply_decision(
             from_status=status,
             to_status=target,
             moderator=moderator,
+            moderator_name=moderator_name,
             reason_code=reason_code,
             note=note,
         )
     )
+    # The queue's depth, the day's decisions and the author's history (moderation's stats).
+    items.extend(moderation.decided(current, action, target, now))
     if first_publication:
         post = posts.get_stored_post(current["post_id"])
         parent = table.get_comment(current["parent_id"]) if current.get("parent_id") else None
@@ -901,6 +918,7 @@ def _erase_comment(email_hash: str, comment_id: str, now: datetime) -> str | Non
             entries = [table.delete_comment(comment_id, expected_version=version), index_entry]
             if _visible(item):
                 entries.append(posts_table.comment_count_update(item["post_id"], -1))
+            entries += moderation.erased(item)  # it leaves its queue's count
             # Reports go too (TTL takes any beyond one transaction's room).
             entries += [table.delete(k) for k in table.report_keys(comment_id)][:80]
         entries.append(
@@ -933,6 +951,7 @@ def erase_person(email: str, *, now: datetime | None = None) -> dict[str, int]:
     outcomes = [
         _erase_comment(email_hash, cid, now) for cid in table.person_comment_ids(email_hash)
     ]
+    moderation.forget_author(email_hash)  # their approved / rejected counts go too
     return {
         "comments_removed": outcomes.count("removed"),
         "comments_anonymised": outcomes.count("anonymised"),

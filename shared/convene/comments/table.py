@@ -17,6 +17,7 @@ See docs/tables.md ("Comments") for the item shapes. In short:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -372,6 +373,17 @@ def report_counted(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Guard:
+    """More a decision's comment update requires, from its caller (moderation's claim
+    check): `condition` is ANDed to the version check, `values` are its placeholders, and
+    `removes` are attributes the decision clears."""
+
+    condition: str
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    removes: tuple[str, ...] = ()
+
+
 def decision(
     comment_id: str,
     *,
@@ -380,6 +392,7 @@ def decision(
     hidden: bool,
     sets: Mapping[str, Any],
     removes: Iterable[str],
+    guard: Guard | None = None,
 ) -> dict[str, Any]:
     """Change a comment's state, guarded by the state the caller saw (status, hidden and
     version); the version moves on, so a second decision on the same view fails."""
@@ -399,13 +412,11 @@ def decision(
     drop = [f for f in removes if f not in sets]
     if drop:
         expression += " REMOVE " + ", ".join(drop)
-    return update(
-        comment_key(comment_id),
-        expression,
-        vals,
-        condition="#v = :seen_v AND #s = :seen_s AND #h = :seen_h",
-        names=names,
-    )
+    condition = "#v = :seen_v AND #s = :seen_s AND #h = :seen_h"
+    if guard is not None:
+        condition += f" AND ({guard.condition})"
+        vals.update(guard.values)
+    return update(comment_key(comment_id), expression, vals, condition=condition, names=names)
 
 
 def audit_entry(
