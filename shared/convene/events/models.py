@@ -38,8 +38,15 @@ QuestionKind = Literal["text", "long_text", "choice", "choices", "checkbox"]
 CHOICE_KINDS = frozenset({"choice", "choices"})
 
 
+# Workshops happen in living memory; a year outside this is a typo, and the far ends of
+# datetime's range cannot even be moved between zones.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
+
+
 def _utc_seconds(moment: datetime) -> datetime:
     # Stored and compared in UTC at whole seconds: the stored form is utc_iso().
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return moment.astimezone(UTC).replace(microsecond=0)
 
 

@@ -27,6 +27,9 @@ def fields_of(answer: Any) -> dict[str, str]:
         ({"capacity": -1}, "capacity"),
         ({"capacity": 100_001}, "capacity"),
         ({"starts_at": "2021-07-22T11:00:00"}, "starts_at"),
+        # The far ends of datetime's range cannot be moved between zones (was a 500).
+        ({"starts_at": "0001-01-01T00:00:00+01:00"}, "starts_at"),
+        ({"ends_at": "9999-12-31T23:30:00-05:00"}, "ends_at"),
         ({"timezone": "Europe/Atlantis"}, "timezone"),
         ({"venue": "The Old Library"}, "venue"),
         ({"capacity": "thirty"}, "capacity"),
