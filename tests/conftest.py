@@ -38,9 +38,8 @@ for _var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process with every table of template.yaml created."""
-    from moto import mock_aws
-
     from convene import aws as convene_aws
+    from moto import mock_aws
 
     convene_aws.reset()
     with mock_aws():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
@@ -80,13 +80,13 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
-    made = _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    made = _session().client(service, config=_CONFIG)
     return _guard(made)
 
 
-@lru_cache(maxsize=None)
+@cache
 def dynamodb() -> Any:
     resource = _session().resource("dynamodb", config=_CONFIG)
     _guard(resource.meta.client)

@@ -44,6 +44,9 @@ class TransactionCancelled(Exception):
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
 
 
+_RETRYABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
+
+
 def transact_write(items: Sequence[Mapping[str, Any]]) -> None:
     try:
         client("dynamodb").transact_write_items(TransactItems=list(items))
@@ -51,7 +54,7 @@ def transact_write(items: Sequence[Mapping[str, Any]]) -> None:
         if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
         reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-        if any(r in {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"} for r in reasons):
+        if any(r in _RETRYABLE_REASONS for r in reasons):
             # Contention or throttling, not a failed rule: let the caller retry or answer 503.
             raise
         raise TransactionCancelled(reasons) from exc

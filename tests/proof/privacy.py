@@ -130,6 +130,7 @@ class Recorder:
     public: list[tuple[str, str]] = field(default_factory=list)  # (where, text)
     secrets: set[str] = field(default_factory=set)
     exchanges: int = 0
+    errors: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _routes: Any = None
 
@@ -171,6 +172,13 @@ class Recorder:
         return out
 
     def observe(self, response: Any) -> None:
+        try:
+            self._observe(response)
+        except Exception as exc:  # never break the test that made the request
+            with self._lock:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _observe(self, response: Any) -> None:
         request = response.request
         raw_path = urlsplit(request.url or "").path or "/"
         secrets = self._request_secrets(request)
@@ -242,3 +250,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     last = [i for i in items if i.nodeid.startswith(RUNS_LAST)]
     if last:
         items[:] = [i for i in items if i not in last] + last
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzzer's count and pace, for the record (tests/proof/test_fuzz.py)."""
+    import sys
+
+    fuzz = sys.modules.get("tests.proof.test_fuzz")
+    for line in getattr(fuzz, "SUMMARY", []) or []:
+        terminalreporter.write_sep("-", "proof: fuzzing")
+        terminalreporter.write_line(line)
+    convene_aws = sys.modules.get("convene.aws")
+    if convene_aws is not None and hasattr(convene_aws, "SCAN_MARKER"):
+        marker = convene_aws.SCAN_MARKER
+        in_twins = sum(
+            p.read_text(errors="replace").count(marker) for p in log_files() if p.is_file()
+        )
+        terminalreporter.write_line(
+            f"Scan calls by convene code: {len(convene_aws.scan_calls())} in this process, "
+            f"{in_twins} in the twins' logs ({len(log_files())} twin(s))"
+        )

@@ -7,9 +7,8 @@ reaches a public response unless someone adds it to `PublicEvent` on purpose.
 
 from __future__ import annotations
 
-import types
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
