@@ -1,0 +1,217 @@
+"""The moderators' console in the browser: sign in with the user pool (moto's, in the
+twin), the queues, claiming, deciding with the keyboard, undo, history, two moderators at
+once, and 500 comments waiting."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Pages
+from tests.browser.helpers import axe, describe, screenshot, unique
+from tests.integration.twin import Twin, twin_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+POST = "this-is-your-community-space"
+
+
+def fill_queue(twin: Twin, count: int, tag: str) -> list[str]:
+    """`count` guest comments waiting, each from its own reader (tests/browser/fill_queue.py)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.browser.fill_queue", twin.base_url, str(count), POST, tag],
+        cwd=ROOT,
+        env={**twin_environment(), "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.split()
+
+
+def console(pages: Pages, twin: Twin, role: str = "moderator", undo: int | None = 1) -> Page:
+    """The console, signed in as a demo user. undo: the seconds a decision waits before it
+    is sent (the page's default is 5)."""
+    page = pages.new("/console/" + (f"?undo={undo}" if undo is not None else ""))
+    user = twin.user(role)
+    form = page.locator("form#sign-in")
+    form.get_by_label("Email").fill(user["email"])
+    form.get_by_label("Password").fill(user["password"])
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_contain_text(user["email"])
+    return page
+
+
+FILLER = re.compile(r"^Comment \d+ of \d+ \(")  # the text of fill_queue's comments
+
+
+def claim_until(page: Page, twin: Twin, text: str, role: str = "moderator") -> None:
+    """Claims batches until the comment with `text` is in this moderator's batch. A claim
+    answers the moderator's held items first, so on a twin whose queue is long (a reused
+    CONVENE_TWIN_URL) the held filler from fill_queue is rejected, through the API, to
+    reach the comment."""
+    page.get_by_label("How many").select_option("20")
+    for _ in range(40):
+        page.get_by_role("button", name="Claim the next batch").click()
+        expect(page.locator("#status")).to_contain_text(re.compile("claimed|Nothing left"))
+        if page.locator("#batch .item", has_text=text).count():
+            return
+        held = twin.post(
+            "/moderation/claims", json={"queue": "pending", "count": 20},
+            headers=twin.headers(role),
+        ).json()["items"]
+        filler = [
+            {"comment_id": i["comment_id"], "action": "reject", "reason_code": "other",
+             "note": "browser test filler", "version": i["version"]}
+            for i in held if FILLER.match(i["body"]) and text not in i["body"]
+        ]
+        if not filler:
+            break
+        twin.post("/moderation/decisions", json={"decisions": filler}, headers=twin.headers(role))
+        page.locator("#status").evaluate("node => node.replaceChildren()")
+    raise AssertionError(f"the comment {text!r} was never claimed")
+
+
+def batch_ids(page: Page) -> set[str]:
+    ids = page.locator("#batch .item").evaluate_all("items => items.map(i => i.id)")
+    return {i.removeprefix("item-") for i in ids}
+
+
+def test_a_held_comment_is_claimed_approved_and_then_shown_with_the_count(
+    pages: Pages, twin: Twin
+) -> None:
+    before = int(twin.get(f"/posts/{POST}/comments").json()["count"])
+    reader = pages.new(f"/blog/{POST}")
+    text = f"The July workshop helped me start a group. {unique('flow')}"
+    form = reader.locator("form#comment-form")
+    form.get_by_label("Name").fill("Eve Example")
+    form.get_by_label("Email", exact=True).fill(f"{unique('eve')}@example.org")
+    form.get_by_label("Comment", exact=True).fill(text)
+    form.get_by_role("button", name="Post comment").click()
+    expect(reader.locator("#comments-status")).to_contain_text("awaiting moderation")
+    expect(reader.locator("#comment-list")).not_to_contain_text(text)
+
+    page = console(pages, twin)
+    expect(page.locator("#queue-pending .n")).to_have_text(re.compile(r"^\d+$"))
+    assert int(page.locator("#queue-pending .n").inner_text()) >= 1
+    expect(page.locator("#queue-pending .oldest")).to_contain_text("Oldest waiting")
+    claim_until(page, twin, text)
+    item = page.locator("#batch .item", has_text=text)
+    item.click()
+    screenshot(page, "console", docs=True)
+    page.keyboard.press("a")  # approve
+    expect(item.locator(".outcome")).to_have_text("Approved.", timeout=20_000)
+
+    reader.reload()
+    expect(reader.locator("#comment-list")).to_contain_text(text)
+    expect(reader.locator("#read-comments")).to_have_text(f"Read comments {before + 1}")
+    screenshot(reader, "post-comment-approved", docs=True)
+
+    # A reader reports it: it joins the reported queue (and stays up, under the threshold).
+    published = reader.locator("#comment-list .comment", has_text=text)
+    published.get_by_role("button", name="Report").click()
+    published.get_by_label("Why should a moderator look at this?").select_option("off_topic")
+    published.get_by_role("button", name="Send report").click()
+    expect(published).to_contain_text("a moderator will look at it")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#queue-reported .n")).not_to_have_text("0")
+
+
+def test_two_consoles_as_two_moderators_never_show_the_same_claimed_item(
+    pages: Pages, twin: Twin
+) -> None:
+    fill_queue(twin, 12, unique("two"))
+    first = console(pages, twin, "moderator")
+    second = console(pages, twin, "moderator2")
+    for page in (first, second):
+        page.get_by_label("How many").select_option("5")
+    first.get_by_role("button", name="Claim the next batch").click()
+    second.get_by_role("button", name="Claim the next batch").click()
+    for page in (first, second):
+        expect(page.locator("#status")).to_contain_text("You claimed")
+    ones, twos = batch_ids(first), batch_ids(second)
+    assert ones and twos
+    assert not ones & twos, f"both hold {ones & twos}"
+    # Again, now that each holds a batch: still nothing shared.
+    first.get_by_role("button", name="Claim the next batch").click()
+    second.get_by_role("button", name="Claim the next batch").click()
+    first.wait_for_timeout(500)
+    assert not batch_ids(first) & batch_ids(second)
+    screenshot(second, "console-second-moderator")
+
+
+def test_reject_needs_a_reason_and_undo_takes_a_decision_back_before_it_is_sent(
+    pages: Pages, twin: Twin
+) -> None:
+    tag = unique("undo")
+    fill_queue(twin, 2, tag)
+    page = console(pages, twin, undo=5)
+    claim_until(page, twin, tag)
+    item = page.locator("#batch .item", has_text=tag).first
+    comment_id = item.get_attribute("id").removeprefix("item-")
+    item.click()
+    page.keyboard.press("r")  # reject without a reason: refused, next to the reason
+    reason = item.get_by_label("Reason")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(reason).to_have_accessible_description(re.compile("reason from the policy"))
+    reason.select_option("off_topic")
+    item.click(position={"x": 5, "y": 5})
+    page.keyboard.press("r")
+    expect(item).to_have_class(re.compile("pending-decision"))
+    expect(page.locator("#undo")).to_contain_text("Rejected")
+    screenshot(page, "console-undo", docs=True, around=item)
+    page.keyboard.press("u")
+    expect(item.locator(".outcome")).to_have_text("Undone: nothing was sent.")
+    page.wait_for_timeout(6000)  # past the undo window: nothing went
+    history = twin.get(
+        f"/moderation/comments/{comment_id}/history", headers=twin.headers("moderator")
+    )
+    assert history.status_code == 200, history.text
+    assert "rejected" not in history.text
+
+    # Decided for real this time, then its history shows the decision.
+    item.get_by_role("button", name="Approve").click()
+    expect(item.locator(".outcome")).to_have_text("Approved.", timeout=20_000)
+    item.get_by_role("button", name="History").click()
+    expect(item.locator(".history")).to_contain_text("Approved")
+    assert not (violations := axe(page)), describe(violations)
+
+
+def test_a_member_who_is_not_a_moderator_is_told_so(pages: Pages, twin: Twin) -> None:
+    page = console(pages, twin, "member")
+    expect(page.locator("#status")).to_contain_text("not a moderator")
+    expect(page.get_by_role("button", name="Claim the next batch")).to_be_hidden()
+
+
+def test_the_console_stays_usable_with_500_comments_waiting(pages: Pages, twin: Twin) -> None:
+    fill_queue(twin, 500, unique("load"))
+    page = console(pages, twin, undo=1)
+    depth = page.locator("#queue-pending .n")
+    expect(depth).to_have_text(re.compile(r"^\d+$"))
+    assert int(depth.inner_text()) >= 500
+    # The queue is read a page at a time.
+    rows = page.locator("#browse tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Show more").click()
+    expect(rows).to_have_count(100)
+    # A batch of 20 (the most one claim leases), decided from the keyboard: the focus
+    # moves on to the next item.
+    page.get_by_label("How many").select_option("20")
+    page.get_by_role("button", name="Claim the next batch").click()
+    items = page.locator("#batch .item")
+    expect(items).to_have_count(20)
+    items.first.click()
+    page.keyboard.press("a")
+    expect(items.nth(1)).to_be_focused()
+    page.keyboard.press("a")
+    expect(items.nth(2)).to_be_focused()
+    expect(items.nth(1).locator(".outcome")).to_have_text("Approved.", timeout=20_000)
+    page.keyboard.press("k")
+    expect(items.nth(1)).to_be_focused()
+    screenshot(page, "console-500")
+    assert not (violations := axe(page)), describe(violations)

@@ -1,0 +1,494 @@
+// The moderators' console: sign in with the user pool, see the queues (depth, oldest),
+// claim the next batch, approve or reject each with a reason from the policy (keys a and
+// r), see an item's history, and undo a decision within a few seconds.
+//
+// Undo is a delay: a decision waits UNDO_SECONDS in the page before it is sent, and undo
+// simply cancels it. Decisions still waiting when the page is left are sent at once
+// (fetch keepalive), so none is lost.
+//
+// With hundreds of comments waiting the page stays small: the batch holds what you
+// claimed (the API leases at most 20 at a time) and the queue is read 50 at a time.
+import { apiUrl, ApiError, newIdempotencyKey, request } from "./api.js";
+import { signIn, signOut, SignInError, token, user } from "./auth.js";
+import { $, $$, ago, dateTime, el, say } from "./dom.js";
+import { clearErrors, showErrors } from "./forms.js";
+
+export const UNDO_SECONDS = Number(new URLSearchParams(location.search).get("undo") || 5);
+const PAGE = 50;
+const HISTORY = {
+  submitted: "Submitted", approve: "Approved", reject: "Rejected", spam: "Marked as spam",
+  hidden: "Hidden after reports", reported: "Reported",
+};
+const VERBS = { approve: "Approved", reject: "Rejected", spam: "Marked as spam" };
+
+const state = {
+  reasons: [],
+  batch: new Map(), // comment_id -> {item, node, waiting: {action, timer, body} | null, done}
+  order: [], // comment ids in the batch, in order
+  current: -1,
+  browse: { queue: "pending", cursor: null, shown: 0 },
+};
+
+// ---------------------------------------------------------------- signing in
+
+function moderator() {
+  const u = user();
+  return u && u.groups.includes("moderators") ? u : null;
+}
+
+function showDesk() {
+  const u = user();
+  const status = $("#status");
+  if (!u) {
+    $("#desk").hidden = true;
+    $("#sign-in").hidden = false;
+    return false;
+  }
+  if (!moderator()) {
+    say(status, "This account is not a moderator's. Sign out and sign in with a moderator's account.", "error");
+    $("#desk").hidden = false;
+    $("#sign-in").hidden = true;
+    $("#who").textContent = u.email;
+    for (const section of $$("#desk section")) section.hidden = true;
+    return false;
+  }
+  $("#sign-in").hidden = true;
+  $("#desk").hidden = false;
+  for (const section of $$("#desk section")) section.hidden = false;
+  $("#who").textContent = u.name ? `${u.name} (${u.email})` : u.email;
+  return true;
+}
+
+async function start() {
+  if (!showDesk()) return;
+  try {
+    const { data } = await request("/comment-policy");
+    state.reasons = data.reason_codes;
+  } catch (error) {
+    say($("#status"), error.message, "error");
+  }
+  await Promise.all([refreshStats(), browse(false)]);
+}
+
+// ---------------------------------------------------------------- queues
+
+/** The stats answer, read tolerantly: {queues: {pending: {depth, oldest_age_seconds |
+ * oldest_at}}, decisions_today | decisions_per_day}. */
+function queueStats(data, name) {
+  const q = data?.queues?.[name] || data?.[name] || {};
+  const depth = q.depth ?? q.count ?? 0;
+  let age = q.oldest_age_seconds ?? q.oldest_seconds ?? null;
+  if (age === null && (q.oldest_at || q.oldest)) {
+    age = (Date.now() - Date.parse(q.oldest_at || q.oldest)) / 1000;
+  }
+  return { depth, age };
+}
+
+function ageText(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
+  return ago(new Date(Date.now() - seconds * 1000).toISOString());
+}
+
+async function refreshStats() {
+  try {
+    const { data } = await request("/moderation/stats", { auth: true });
+    for (const name of ["pending", "reported"]) {
+      const { depth, age } = queueStats(data, name);
+      const card = $(`#queue-${name}`);
+      card.querySelector(".n").textContent = String(depth);
+      card.querySelector(".oldest").textContent = depth ? `Oldest waiting ${ageText(age)}` : "Nothing waiting";
+    }
+    const today = data.decisions_today ?? lastDay(data.decisions_per_day);
+    $("#queue-today .n").textContent = today === null ? "–" : String(today);
+  } catch (error) {
+    handle(error);
+  }
+}
+
+function lastDay(perDay) {
+  if (!perDay) return null;
+  if (Array.isArray(perDay)) {
+    const last = perDay[perDay.length - 1];
+    return last ? (last.count ?? last.decisions ?? last.total ?? 0) : 0;
+  }
+  const day = new Date().toISOString().slice(0, 10);
+  const value = perDay[day];
+  if (value === undefined) return 0;
+  return typeof value === "number" ? value : Object.values(value).reduce((a, b) => a + b, 0);
+}
+
+async function browse(more) {
+  const b = state.browse;
+  const query = new URLSearchParams({ queue: b.queue, limit: String(PAGE) });
+  if (more && b.cursor) query.set("cursor", b.cursor);
+  try {
+    const { data } = await request(`/moderation/queue?${query}`, { auth: true });
+    const rows = data.items.map((item) => el("tr", {},
+      el("td", {}, ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)),
+      el("td", {}, item.author_name),
+      el("td", {}, item.post?.title || item.post_id),
+      el("td", { class: "text" }, excerpt(item.body, 140)),
+      el("td", {}, item.claim ? (item.claim.mine ? "you" : item.claim.by) : "")));
+    if (more) $("#browse").append(...rows);
+    else $("#browse").replaceChildren(...rows);
+    b.shown = (more ? b.shown : 0) + rows.length;
+    b.cursor = data.next_cursor;
+    $("#browse-more").hidden = !data.next_cursor;
+    $("#browse-shown").textContent = `${b.shown} shown`;
+  } catch (error) {
+    handle(error);
+  }
+}
+
+function waitingSince(item) {
+  return item.waiting_since || item.queued_at || item.created_at;
+}
+
+function excerpt(text, n) {
+  const t = String(text || "").replace(/\s+/g, " ").trim();
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+// ---------------------------------------------------------------- the batch
+
+async function claim(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  clearErrors(form);
+  try {
+    const queue = form.elements.queue.value;
+    const count = Number(form.elements.count.value);
+    const { data } = await request("/moderation/claims", { method: "POST", auth: true, body: { queue, count } });
+    // The answer is the caller's whole batch: what they held (leases extended) and what
+    // this call added, oldest first.
+    const items = data.items || [];
+    const fresh = items.filter((item) => !state.batch.has(item.comment_id));
+    for (const item of fresh) addToBatch(item, data);
+    say($("#status"), fresh.length
+      ? `You claimed ${fresh.length} comment${fresh.length === 1 ? "" : "s"} from the ${queue} queue.`
+      : `Nothing left to claim in the ${queue} queue.`, fresh.length ? "ok" : "info");
+    if (fresh.length) focusItem(state.order.indexOf(fresh[0].comment_id));
+    refreshStats();
+    browse(false);
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 401) showErrors(form, error);
+    else handle(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function addToBatch(item, claimAnswer) {
+  const id = item.comment_id;
+  const reasonId = `reason-${id}`;
+  const noteId = `note-${id}`;
+  const reason = el("select", { id: reasonId, name: "reason_code" },
+    el("option", { value: "" }, "Choose a reason"),
+    state.reasons.map((r) => el("option", { value: r.code }, r.label)));
+  const note = el("input", { id: noteId, name: "note", type: "text", maxlength: 1000, autocomplete: "off" });
+  const headingId = `item-${id}-heading`;
+  const node = el("li", { class: "item", id: `item-${id}`, tabindex: "-1", "aria-labelledby": headingId },
+    el("h3", { id: headingId }, `${item.author_name} on “${item.post?.title || item.post_id}”`),
+    el("p", { class: "meta" },
+      item.author_email ? `${item.author_email} · ` : "",
+      item.by_member ? "member · " : "guest · ",
+      `written ${dateTime(item.created_at)}, waiting ${ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)}`,
+      item.author_history ? ` · earlier: ${item.author_history.approved} approved, ${item.author_history.rejected} rejected, ${item.author_history.spam} spam` : "",
+      item.report_count ? ` · reported ${item.report_count} time${item.report_count === 1 ? "" : "s"}` : "",
+      item.flags?.length ? ` · flags: ${item.flags.join(", ")}` : ""),
+    item.parent ? el("p", { class: "meta" }, `In reply to ${item.parent.author_name || "a comment"}: “${excerpt(item.parent.body, 120)}”`) : "",
+    item.reports?.length ? el("ul", { class: "meta" }, item.reports.map((r) =>
+      el("li", {}, `Reported: ${reasonLabel(r.reason)}${r.note ? `, “${r.note}”` : ""}`))) : "",
+    // The raw text as the author wrote it, shown as text.
+    el("div", { class: "body" }, item.body),
+    el("form", { class: "decide", novalidate: true, onsubmit: (e) => e.preventDefault() },
+      el("div", { class: "form-summary", tabindex: "-1" }),
+      el("div", { class: "field" }, el("label", { for: reasonId }, "Reason"), reason),
+      el("div", { class: "field" }, el("label", { for: noteId }, "Note (optional)"), note),
+      el("button", { type: "button", class: "ok", "aria-keyshortcuts": "a", onclick: () => decide(id, "approve") }, "Approve"),
+      el("button", { type: "button", class: "danger", "aria-keyshortcuts": "r", onclick: () => decide(id, "reject") }, "Reject"),
+      el("button", { type: "button", class: "secondary", onclick: () => decide(id, "spam") }, "Spam"),
+      el("button", {
+        type: "button", class: "secondary history-toggle", "aria-expanded": "false", "aria-keyshortcuts": "h",
+        onclick: () => toggleHistory(id),
+      }, "History")),
+    el("p", { class: "outcome", role: "status" }),
+  );
+  node.addEventListener("focusin", () => { state.current = state.order.indexOf(id); markCurrent(); });
+  state.batch.set(id, { item, node, waiting: null, done: false, claim: claimAnswer });
+  state.order.push(id);
+  $("#batch").append(node);
+}
+
+function markCurrent() {
+  state.order.forEach((id, i) => state.batch.get(id).node.classList.toggle("current", i === state.current));
+}
+
+function focusItem(index) {
+  if (index < 0 || index >= state.order.length) return;
+  state.current = index;
+  markCurrent();
+  state.batch.get(state.order[index]).node.focus();
+}
+
+function nextOpen(from) {
+  for (let i = from + 1; i < state.order.length; i++) {
+    const entry = state.batch.get(state.order[i]);
+    if (!entry.done && !entry.waiting) return i;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- deciding, with undo
+
+function decide(id, action) {
+  const entry = state.batch.get(id);
+  if (!entry || entry.done || entry.waiting) return;
+  const form = entry.node.querySelector("form.decide");
+  const reason = form.elements.reason_code.value;
+  if (action !== "approve" && !reason) {
+    showErrors(form, {
+      message: "Choose a reason from the policy first.",
+      fields: { reason_code: "Choose a reason from the policy to reject a comment." },
+    });
+    return;
+  }
+  clearErrors(form);
+  const body = {
+    action,
+    reason_code: reason || null,
+    note: form.elements.note.value.trim() || null,
+    version: entry.item.version,
+  };
+  entry.waiting = {
+    action, body, key: newIdempotencyKey(), timer: setTimeout(() => send(id), UNDO_SECONDS * 1000),
+  };
+  entry.node.classList.add("pending-decision");
+  lock(form, true);
+  entry.node.querySelector(".outcome").textContent =
+    `${VERBS[action]}: sending in ${UNDO_SECONDS} seconds. Press u or Undo to take it back.`;
+  showUndo(id);
+  const next = nextOpen(state.order.indexOf(id));
+  if (next >= 0) focusItem(next);
+  else $("#undo button")?.focus();
+}
+
+/** The decision's controls, on or off; the history stays available. */
+function lock(form, locked) {
+  for (const control of form.elements) {
+    if (!control.classList.contains("history-toggle")) control.disabled = locked;
+  }
+}
+
+function showUndo(id) {
+  const entry = state.batch.get(id);
+  $("#undo").replaceChildren(
+    el("span", {}, `${VERBS[entry.waiting.action]}: “${excerpt(entry.item.body, 60)}”`),
+    el("button", { type: "button", "aria-keyshortcuts": "u", onclick: () => undo(id) }, "Undo"),
+  );
+}
+
+function latestWaiting() {
+  for (let i = state.order.length - 1; i >= 0; i--) {
+    if (state.batch.get(state.order[i]).waiting) return state.order[i];
+  }
+  return null;
+}
+
+function undo(id = latestWaiting()) {
+  const entry = id && state.batch.get(id);
+  if (!entry?.waiting) return;
+  clearTimeout(entry.waiting.timer);
+  entry.waiting = null;
+  entry.node.classList.remove("pending-decision");
+  lock(entry.node.querySelector("form.decide"), false);
+  entry.node.querySelector(".outcome").textContent = "Undone: nothing was sent.";
+  const other = latestWaiting();
+  if (other) showUndo(other);
+  else $("#undo").replaceChildren();
+  focusItem(state.order.indexOf(id));
+}
+
+function decisionBody(entry) {
+  const body = { ...entry.waiting.body };
+  // Whatever the claim answer asks to be sent back with a decision (a claim/lease id).
+  const claimId = entry.claim?.claim_id || entry.item.claim_id;
+  if (claimId) body.claim_id = claimId;
+  return body;
+}
+
+async function send(id) {
+  const entry = state.batch.get(id);
+  if (!entry?.waiting) return;
+  const { action, key } = entry.waiting;
+  const body = decisionBody(entry);
+  entry.waiting = null;
+  entry.sending = true;
+  const outcome = entry.node.querySelector(".outcome");
+  outcome.textContent = `${VERBS[action]}: sending…`;
+  if (!latestWaiting()) $("#undo").replaceChildren();
+  else showUndo(latestWaiting());
+  try {
+    await request(`/moderation/comments/${encodeURIComponent(id)}/decision`, {
+      method: "POST", auth: true, body, headers: { "Idempotency-Key": key },
+    });
+    entry.done = true;
+    entry.node.classList.remove("pending-decision");
+    entry.node.classList.add("decided");
+    entry.node.dataset.decision = action;
+    outcome.textContent = `${VERBS[action]}.`;
+    refreshStats();
+  } catch (error) {
+    entry.node.classList.remove("pending-decision");
+    const form = entry.node.querySelector("form.decide");
+    lock(form, false);
+    outcome.textContent = "";
+    if (error.status === 409) {
+      // Decided or held by someone else meanwhile: nothing to do here any more.
+      entry.done = true;
+      lock(form, true);
+      outcome.textContent = `Not applied: ${error.message}`;
+    } else if (error.status === 401) {
+      handle(error);
+    } else {
+      showErrors(form, error);
+    }
+  } finally {
+    entry.sending = false;
+  }
+}
+
+/** Leaving the page sends the decisions still waiting (keepalive outlives the page). */
+function flush() {
+  const jwt = token();
+  for (const [id, entry] of state.batch) {
+    if (!entry.waiting) continue;
+    clearTimeout(entry.waiting.timer);
+    const body = decisionBody(entry);
+    const key = entry.waiting.key;
+    entry.waiting = null;
+    apiUrl(`/moderation/comments/${encodeURIComponent(id)}/decision`).then((url) => fetch(url, {
+      method: "POST",
+      keepalive: true,
+      headers: {
+        "Content-Type": "application/json", Authorization: `Bearer ${jwt}`, "Idempotency-Key": key,
+      },
+      body: JSON.stringify(body),
+    }));
+  }
+}
+
+// ---------------------------------------------------------------- history
+
+async function toggleHistory(id) {
+  const entry = state.batch.get(id);
+  const button = entry.node.querySelector(".history-toggle");
+  const open = button.getAttribute("aria-expanded") === "true";
+  entry.node.querySelector(".history-box")?.remove();
+  button.setAttribute("aria-expanded", String(!open));
+  if (open) return;
+  const box = el("div", { class: "history-box" }, el("p", { class: "muted" }, "Loading the history…"));
+  entry.node.append(box);
+  try {
+    const { data } = await request(`/moderation/comments/${encodeURIComponent(id)}/history`, { auth: true });
+    const records = data.items || data.history || data.records || [];
+    box.replaceChildren(
+      el("h4", {}, "History"),
+      records.length
+        ? el("ol", { class: "history" }, records.map((r) => el("li", {},
+          `${dateTime(r.at || r.created_at)}: ${HISTORY[r.action] || r.action}`,
+          r.from_status && r.to_status ? ` (${r.from_status} → ${r.to_status})` : "",
+          r.moderator ? ` by ${r.moderator}` : "",
+          r.reason_code ? `, reason ${reasonLabel(r.reason_code)}` : "",
+          r.note ? `, note “${r.note}”` : "",
+          r.detail ? `, ${r.detail}` : "")))
+        : el("p", {}, "No history yet."));
+  } catch (error) {
+    box.replaceChildren(el("p", { class: "field-error" }, error.message));
+  }
+}
+
+function reasonLabel(code) {
+  return state.reasons.find((r) => r.code === code)?.label || code;
+}
+
+// ---------------------------------------------------------------- keys, errors, wiring
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest?.("input, textarea, select, [contenteditable]")) return;
+  if ($("#desk").hidden) return;
+  const id = state.order[state.current];
+  const keys = {
+    j: () => focusItem(Math.min(state.current + 1, state.order.length - 1)),
+    k: () => focusItem(Math.max(state.current - 1, 0)),
+    a: () => id && decide(id, "approve"),
+    r: () => id && decide(id, "reject"),
+    h: () => id && toggleHistory(id),
+    u: () => undo(),
+  };
+  const act = keys[event.key];
+  if (act) {
+    event.preventDefault();
+    act();
+  }
+}
+
+function handle(error) {
+  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+    if (error.status === 401) signOut();
+    say($("#status"), error.status === 401
+      ? "Your sign-in has expired: sign in again."
+      : "This account is not allowed to moderate.", "error");
+    showDesk();
+    return;
+  }
+  say($("#status"), error.message, "error");
+}
+
+function setUp() {
+  const signInForm = $("#sign-in");
+  signInForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = signInForm.querySelector("[type=submit]");
+    button.disabled = true;
+    try {
+      await signIn(signInForm.elements.email.value.trim(), signInForm.elements.password.value);
+      signInForm.reset();
+      say($("#status"), "");
+      await start();
+      $("#claim button[type=submit]").focus();
+    } catch (error) {
+      if (!(error instanceof SignInError)) throw error;
+      showErrors(signInForm, { message: error.message, fields: {} });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $("#sign-out").addEventListener("click", () => {
+    flush();
+    signOut();
+    state.batch.clear();
+    state.order = [];
+    $("#batch").replaceChildren();
+    say($("#status"), "You are signed out.");
+    showDesk();
+    $("#signin-email").focus();
+  });
+  $("#claim").addEventListener("submit", claim);
+  $("#refresh").addEventListener("click", () => { refreshStats(); browse(false); });
+  $("#browse-queue").addEventListener("change", (e) => {
+    state.browse.queue = e.currentTarget.value;
+    browse(false);
+  });
+  $("#browse-more").addEventListener("click", () => browse(true));
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("pagehide", flush);
+  setInterval(() => { if (moderator()) refreshStats(); }, 30_000);
+}
+
+setUp();
+start();
