@@ -9,10 +9,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .tools-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+CHECKOV_VENV := .tools-checkov
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help dev reset test test-unit test-integration lint format build validate openapi \
-        bench invoke token setup system-deps clean
+        bench invoke token setup system-deps clean scan-tools
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +42,16 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	@$(SAM_VENV)/bin/pip install --quiet -r requirements/sam.txt
 	@touch $@
 
+# checkov pins its own boto3 and friends: it gets a venv of its own, like SAM CLI.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	@echo "==> [setup] checkov ($(CHECKOV_VENV))"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	@$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
+	@touch $@
+
+scan-tools: $(CHECKOV_VENV)/.installed $(SAM_VENV)/.installed ## checkov, cfn-lint, SAM translator (template scans)
+
 java-check:
 	@command -v java >/dev/null || { echo "Java 17 is missing: apt-get install openjdk-17-jre-headless"; exit 1; }
 	@java -version 2>&1 | head -1 | grep -Eq '"(1[7-9]|[2-9][0-9])' \
@@ -59,7 +70,7 @@ dev: setup ## run the whole stack offline with demo data (Ctrl-C stops it)
 reset: setup ## like dev, but wipes the local data first
 	@$(PY) -m infra.local up --reset $(ARGS)
 
-test: setup ## run every test (unit, integration over HTTP, concurrency, browser)
+test: setup scan-tools ## run every test (unit, integration over HTTP, concurrency, browser)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## unit tests only (moto, no servers)

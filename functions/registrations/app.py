@@ -94,7 +94,10 @@ def _form_post() -> bool:
 
 
 def _see_other(location: str) -> Response[Any]:
-    return Response(status_code=303, headers={"Location": location}, body="")
+    # No body: not JSON either (an empty body labelled application/json is malformed).
+    return Response(
+        status_code=303, content_type="text/plain", headers={"Location": location}, body=""
+    )
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:

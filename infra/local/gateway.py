@@ -993,7 +993,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, authorizer: Authorizer, request_id: str) -> dict[str, str] | LocalResponse:
         from convene.auth import verify_id_token
-        from convene.errors import Unauthorized
+        from convene.errors import Unauthorized, Unavailable
 
         refused = self.server.gateway_response("UNAUTHORIZED", request_id)
         wanted = authorizer.header.lower()
@@ -1014,6 +1014,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except Unauthorized:
             return refused
+        except Unavailable:
+            # The key set could not be fetched: API Gateway answers a 5XX of its own.
+            return self.server.gateway_response("DEFAULT_5XX", request_id)
         return authorizer_claims(claims)
 
     def _preflight(self, cors: Cors, match: Match) -> LocalResponse:

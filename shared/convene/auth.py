@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 from pydantic import BaseModel
 
-from convene.errors import Unauthorized
+from convene.errors import Unauthorized, Unavailable
 
 
 class Caller(BaseModel):
@@ -38,6 +38,14 @@ def verify_id_token(token: str, *, jwks_url: str, issuer: str, audience: str) ->
     """The token's claims, or Unauthorized. Never logs the token."""
     try:
         key = _jwks_client(jwks_url).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        # Our fault (the key set is unreachable), not the caller's: 503, not 401.
+        raise Unavailable(
+            "Sign-in checks are unavailable; try again shortly.", headers={"Retry-After": "2"}
+        ) from exc
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Unauthorized("Sign in: the token is missing, invalid or expired.") from exc
+    try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,

@@ -18,7 +18,8 @@ def zone(name: str) -> ZoneInfo:
 
 def utc_iso(moment: datetime) -> str:
     """The one stored and API form: UTC, seconds, trailing Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat pads the year to four digits; strftime's %Y does not on every platform.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_utc(text: str) -> datetime:

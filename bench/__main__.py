@@ -1,0 +1,485 @@
+"""`python -m bench` (`make bench`): every figure of issue 8, measured in one run.
+
+    python -m bench [--sections cold,warm,capacity,scale,load] [--cold-runs 7]
+                    [--samples 30] [--scale-sizes 1000,100000] [--scale-budget 900]
+                    [--load-rate 10] [--load-seconds 60] [--out bench]
+    python -m bench --list        the scenario registry, and which routes exist yet
+
+It starts its own twin (in memory, free ports on 127.0.0.1), measures, stops the twin, and
+writes bench/results.json, bench/RESULTS.md and the charts (bench/*.png). Every figure is
+a ratio of two things measured in this run, or a count; absolute times are shown beside
+them only to read the ratios. Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (str(ROOT / "shared"), str(ROOT)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import requests  # noqa: E402
+
+from bench import report  # noqa: E402
+from bench.routes import ApiRoute, api_routes  # noqa: E402
+from bench.scenarios import SCENARIOS, Context, Scenario  # noqa: E402
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the twin
+
+
+@contextlib.contextmanager
+def twin(work: Path) -> Iterator[dict[str, Any]]:
+    from infra.local.dynamodb import free_port
+
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "POWERTOOLS_", "CONVENE_"))
+    }
+    env.update({"PYTHONUNBUFFERED": "1", "CONVENE_FORBID_SCAN": "1"})
+    log_file = open(work / "twin.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local", "up", "--in-memory", "--data-dir", str(work),
+         "--gateway-port", str(port), "--dynamodb-port", str(free_port()),
+         "--moto-port", str(free_port()), "--quiet"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the twin exited: {(work / 'twin.log').read_text()[-2000:]}")
+            with contextlib.suppress(requests.RequestException):
+                answer = requests.get(f"{url}/_local/config", timeout=2)
+                if answer.status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the twin did not start in 240 s")
+            time.sleep(0.5)
+        config = dict(answer.json())
+        config["log_path"] = str(work / "twin.log")
+        yield config
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        log_file.close()
+
+
+def context(config: dict[str, Any]) -> Context:
+    from infra.local import seed
+
+    url = config["api_url"]
+    events = requests.get(f"{url}/events", timeout=60).json().get("items") or []
+    ctx = Context(
+        event_id=str(events[0]["id"]) if events else seed.PAST_EVENT_ID,
+        post_id=seed.POST_ID,
+        series_id=seed.SERIES_ID,
+    )
+    public = [e for e in events if e.get("audience") == "public"]
+    if public:
+        ctx.extra["public_event_id"] = str(public[0]["id"])
+    return ctx
+
+
+# ---------------------------------------------------------------- sections
+
+
+def served_scenarios(routes: dict[str, ApiRoute]) -> tuple[list[Scenario], list[str]]:
+    served = [s for s in SCENARIOS.values() if s.route in routes]
+    pending = [s.route for s in SCENARIOS.values() if s.route not in routes]
+    return served, pending
+
+
+def prepare(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> None:
+    """Ids some scenarios need: a draft event of the organiser's."""
+    create = SCENARIOS.get("POST /admin/events")
+    if create and create.route in routes:
+        got = harness.invoke(routes[create.route], create.build(ctx), create.role)
+        if got.status == 201:
+            ctx.extra["draft_id"] = json.loads(got.body)["id"]
+
+
+CONFIRM_LINK = re.compile(r"confirm\?token=([A-Za-z0-9_\-.~%]+)")
+
+
+def ensure_tokens(harness: Any, routes: dict[str, ApiRoute], ctx: Context, n: int) -> None:
+    """Confirmation tokens for the confirm scenario: guests register (in-process), the
+    twin's stream pump sends their emails, the tokens come from the mail view."""
+    register = SCENARIOS.get("POST /events/{eventId}/registrations")
+    confirm = SCENARIOS.get("POST /registrations/confirm")
+    if not (register and confirm and register.route in routes and confirm.route in routes):
+        return
+    tokens: list[str] = ctx.extra.setdefault("confirm_tokens", [])
+    if len(tokens) >= n:
+        return
+    emails = []
+    for _ in range(n - len(tokens)):
+        req = register.build(ctx)
+        got = harness.invoke(routes[register.route], req, register.role)
+        if got.status < 300 and req.body:
+            emails.append(json.loads(req.body)["email"].lower())
+    url = harness.config["api_url"]
+    requests.post(f"{url}/_local/drain", params={"timeout": 60}, timeout=90)
+    wanted = set(emails)
+    for message in requests.get(f"{url}/_local/mail", timeout=60).json():
+        if wanted & {a.lower() for a in message.get("to") or []}:
+            found = CONFIRM_LINK.search(f"{message.get('text') or ''} {message.get('html') or ''}")
+            if found:
+                tokens.append(unquote(found.group(1)))
+                wanted -= {a.lower() for a in message.get("to") or []}
+    log(f"  {len(tokens)} confirmation token(s) ready ({len(emails)} guests registered)")
+
+
+def runnable(harness: Any, routes: dict[str, ApiRoute], ctx: Context, scenario: Scenario,
+             n: int) -> bool:
+    if scenario.needs:
+        ensure_tokens(harness, routes, ctx, n)
+    return scenario.ready(ctx)
+
+
+def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) -> dict[str, Any]:
+    from bench.harness import p50
+
+    out: dict[str, Any] = {}
+    for scenario in served_scenarios(routes)[0]:
+        route = routes[scenario.route]
+        if not runnable(harness, routes, ctx, scenario, samples + 3):
+            out[scenario.route] = {"skipped": f"needs {', '.join(scenario.needs)}"}
+            continue
+        handler_s: list[float] = []
+        replay_s: list[float] = []
+        statuses: dict[int, int] = {}
+        calls_per: list[int] = []
+        for i in range(samples + 3):
+            got = harness.invoke(route, scenario.build(ctx), scenario.role)
+            statuses[got.status] = statuses.get(got.status, 0) + 1
+            if i < 3:
+                continue  # warm-up: the first calls open connections, fill caches
+            handler_s.append(got.seconds)
+            calls_per.append(len(got.calls))
+            if got.calls:
+                replay_s.append(harness.replay(got.calls))
+        h, r = p50(handler_s), p50(replay_s)
+        row = {
+            "p50_ms": round(h * 1000, 2),
+            "replay_p50_ms": round(r * 1000, 2) if replay_s else None,
+            "ratio": round(h / r, 3) if replay_s and r > 0 else None,
+            "calls_per_request": round(sum(calls_per) / len(calls_per), 2) if calls_per else 0,
+            "samples": len(handler_s),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        }
+        if not replay_s:
+            row["note"] = "no AWS call on this route: nothing to replay"
+        out[scenario.route] = row
+        log(f"  warm {scenario.route}: handler {row['p50_ms']} ms, replay "
+            f"{row['replay_p50_ms']} ms, ratio {row['ratio']}, statuses {row['statuses']}")
+    return out
+
+
+def capacity(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    harness.want_capacity = True
+    try:
+        for scenario in served_scenarios(routes)[0]:
+            route = routes[scenario.route]
+            if not runnable(harness, routes, ctx, scenario, 3):
+                out[scenario.route] = {"skipped": f"needs {', '.join(scenario.needs)}"}
+                continue
+            runs = [harness.invoke(route, scenario.build(ctx), scenario.role) for _ in range(3)]
+            last = runs[-1]
+            reads = writes = 0.0
+            for call in last.calls:
+                if call.operation in {"GetItem", "Query", "BatchGetItem", "TransactGetItems",
+                                      "Scan"}:
+                    reads += call.capacity
+                else:
+                    writes += call.capacity
+            out[scenario.route] = {
+                "calls": len(last.calls),
+                "operations": [c.operation for c in last.calls],
+                "capacity_units": round(sum(c.capacity for c in last.calls), 2),
+                "read_units": round(reads, 2),
+                "write_units": round(writes, 2),
+                "min_calls": scenario.min_calls,
+                "min_units": scenario.min_units,
+                "at_minimum": (
+                    None if scenario.min_calls is None else len(last.calls) <= scenario.min_calls
+                ),
+                "status": last.status,
+                "scans": sum(1 for c in last.calls if c.operation == "Scan"),
+            }
+            log(f"  capacity {scenario.route}: {out[scenario.route]['operations']} "
+                f"{out[scenario.route]['capacity_units']} units (min {scenario.min_calls} call(s))")
+    finally:
+        harness.want_capacity = False
+    return out
+
+
+def _fill(config: dict[str, Any], ctx: Context, start: int, stop: int, budget_end: float) -> int:
+    """Writes filler items start..stop-1 (BatchWriteItem, 4 threads); returns how many
+    were written before the time budget ran out."""
+    import boto3
+
+    fillers = [s.filler for s in SCENARIOS.values() if s.filler is not None] or [None]
+    table = config["tables"]["MainTable"]
+    client = boto3.client(
+        "dynamodb", endpoint_url=config["dynamodb_endpoint"], region_name=config["region"],
+        aws_access_key_id="local", aws_secret_access_key="local-secret",  # noqa: S106
+    )
+    distinct = list(dict.fromkeys(fillers))
+
+    def item(i: int) -> dict[str, Any]:
+        make = distinct[i % len(distinct)]
+        if make is None:
+            return {"pk": {"S": f"BENCH#{ctx.run}#{i}"}, "sk": {"S": "ITEM"}}
+        return make(i, ctx)
+
+    def batch(first: int) -> int:
+        if time.monotonic() > budget_end:
+            return 0
+        request = {table: [{"PutRequest": {"Item": item(i)}} for i in
+                           range(first, min(first + 25, stop))]}
+        while request:
+            answer = client.batch_write_item(RequestItems=request)
+            request = answer.get("UnprocessedItems") or {}
+        return min(first + 25, stop) - first
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        written = sum(pool.map(batch, range(start, stop, 25)))
+    return written
+
+
+def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx: Context,
+          sizes: list[int], samples: int, budget_s: float) -> dict[str, Any]:
+    from bench.harness import p50
+
+    out: dict[str, Any] = {"sizes": [], "routes": {}, "fill_seconds": {}}
+    filled = 0
+    budget_end = time.monotonic() + budget_s
+    for size in sizes:
+        started = time.monotonic()
+        if size > filled:
+            filled += _fill(config, ctx, filled, size, budget_end)
+        out["fill_seconds"][str(size)] = round(time.monotonic() - started, 1)
+        reached = filled
+        label = str(size)
+        if reached < size:
+            out.setdefault("notes", []).append(
+                f"filling to {size:,} items stopped at {reached:,} after the time budget "
+                f"({budget_s:.0f} s): that row is measured at {reached:,} items"
+            )
+            label = str(reached)
+        out["sizes"].append({"target": size, "items": reached, "label": label})
+        log(f"  scale: {reached:,} filler items ({out['fill_seconds'][str(size)]} s to fill)")
+        for scenario in served_scenarios(routes)[0]:
+            route = routes[scenario.route]
+            if not runnable(harness, routes, ctx, scenario, samples + 2):
+                continue
+            times = []
+            for i in range(samples + 2):
+                got = harness.invoke(route, scenario.build(ctx), scenario.role)
+                if i >= 2:
+                    times.append(got.seconds)
+            row = out["routes"].setdefault(scenario.route, {"kind": scenario.kind, "p50_ms": {}})
+            row["p50_ms"][label] = round(p50(times) * 1000, 2)
+    labels = [s["label"] for s in out["sizes"]]
+    if len(labels) >= 2:
+        for row in out["routes"].values():
+            small, large = row["p50_ms"][labels[0]], row["p50_ms"][labels[-1]]
+            row["ratio"] = round(large / small, 3) if small else None
+    return out
+
+
+def load(config: dict[str, Any], ctx: Context, routes: dict[str, ApiRoute], rate: float,
+         seconds: float) -> dict[str, Any]:
+    from bench.load import LoadRun
+    from infra.local.aws_twin import id_token
+
+    tokens: dict[str, str] = {}
+
+    def headers(role: str) -> dict[str, str]:
+        if role not in tokens:
+            user = next(u for u in config["users"] if u["role"] == role)
+            tokens[role] = id_token(config["moto_endpoint"], config["client_id"], user["email"],
+                                    user["password"], region=config["region"])
+        return {"Authorization": f"Bearer {tokens[role]}"}
+
+    run = LoadRun(config["api_url"], ctx, set(routes), headers)
+    return run.run(rate, seconds)
+
+
+def twin_scans(config: dict[str, Any]) -> int:
+    from convene.aws import SCAN_MARKER, scan_calls
+
+    text = Path(config["log_path"]).read_text(errors="replace")
+    return text.count(SCAN_MARKER) + len(scan_calls())
+
+
+# ---------------------------------------------------------------- main
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "cpu model", "hardware")):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    return {
+        "host": platform.node(),
+        "os": platform.platform(),
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "python": platform.python_version(),
+        "java": (java.stderr or java.stdout).splitlines()[0] if (java.stderr or java.stdout)
+        else "",
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite RESULTS.md and the charts from results.json, measure nothing")
+    p.add_argument("--sections", default="cold,warm,capacity,scale,load")
+    p.add_argument("--cold-runs", type=int, default=7)
+    p.add_argument("--samples", type=int, default=30)
+    p.add_argument("--scale-sizes", default="1000,100000")
+    p.add_argument("--scale-samples", type=int, default=20)
+    p.add_argument("--scale-budget", type=float, default=900.0)
+    p.add_argument("--load-rate", type=float, default=5.0)
+    p.add_argument("--load-seconds", type=float, default=60.0)
+    p.add_argument("--out", default=str(ROOT / "bench"))
+    p.add_argument("--work", default=None, help="keep the twin's data and log here")
+    args = p.parse_args(argv)
+
+    os.environ["CONVENE_FORBID_SCAN"] = "1"
+    routes = {r.key: r for r in api_routes()}
+    pending = served_scenarios(routes)[1]
+    if args.list:
+        for s in SCENARIOS.values():
+            state = "measured" if s.route in routes else "not yet implemented"
+            print(f"{s.route:45} {s.kind:6} {s.mix or '-':9} {state}")
+        missing = sorted(set(routes) - set(SCENARIOS))
+        if missing:
+            print("\nroutes without a scenario: " + ", ".join(missing))
+        return 0
+
+    sections = set(args.sections.split(","))
+    out_dir = Path(args.out)
+    if args.report_only:
+        results = json.loads((out_dir / "results.json").read_text())
+        results["charts"] = report.charts(results, out_dir)
+        (out_dir / "RESULTS.md").write_text(report.markdown(results))
+        return 0
+    started = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "machine": machine(),
+        "targets": {"cold_start_ratio": 1.15, "warm_ratio": 1.3, "scale_ratio": 1.2,
+                    "load_errors": 0},
+        "scenarios": {s.route: {"kind": s.kind, "measured": s.route in routes}
+                      for s in SCENARIOS.values()},
+        "not_yet_implemented": pending,
+        "routes_without_scenario": sorted(set(routes) - set(SCENARIOS)),
+        "sections": {},
+    }
+
+    def section(name: str, fn: Any) -> None:
+        if name not in sections:
+            results["sections"][name] = {"skipped": "not asked for (--sections)"}
+            return
+        log(f"==> {name}")
+        t0 = time.monotonic()
+        try:
+            results["sections"][name] = fn()
+        except Exception as exc:  # a section that fails is reported, the others still run
+            traceback.print_exc()
+            results["sections"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results["sections"][name]["section_seconds"] = round(time.monotonic() - t0, 1)
+
+    from infra.local import template
+
+    section("cold", lambda: __import__("bench.coldstart", fromlist=["measure"]).measure(
+        template.functions(), runs=args.cold_runs, log=log))
+
+    if sections & {"warm", "capacity", "scale", "load"}:
+        with tempfile.TemporaryDirectory(prefix="convene-bench-") as tmp, twin(
+            Path(args.work or tmp)
+        ) as cfg:
+            from bench.harness import Harness
+
+            # The handlers log to stdout (Powertools); the bench reports on stderr.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+
+            harness = Harness(cfg, log=log)
+            ctx = context(cfg)
+            prepare(harness, routes, ctx)
+            section("warm", lambda: warm(harness, routes, ctx, args.samples))
+            section("capacity", lambda: capacity(harness, routes, ctx))
+            section("load", lambda: load(cfg, ctx, routes, args.load_rate, args.load_seconds))
+            sizes = [int(s) for s in args.scale_sizes.split(",") if s]
+            section("scale", lambda: scale(harness, cfg, routes, ctx, sizes,
+                                           args.scale_samples, args.scale_budget))
+            results["scans"] = twin_scans(cfg)
+
+    warm_rows = results["sections"].get("warm", {})
+    cap_rows = results["sections"].get("capacity", {})
+    if isinstance(warm_rows, dict) and isinstance(cap_rows, dict):
+        from bench.cost import estimate
+
+        results["sections"]["cost"] = estimate(warm_rows, cap_rows)
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results["charts"] = report.charts(results, out_dir)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out_dir / "RESULTS.md").write_text(report.markdown(results))
+    log(f"wrote {out_dir / 'results.json'} and {out_dir / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

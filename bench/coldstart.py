@@ -1,0 +1,211 @@
+"""Cold start, per handler: a fresh Python process that imports the handler module and makes
+its first client, over a fresh process that only does `import boto3` and makes one client.
+
+Each run is its own interpreter (`python -c`), so nothing is cached in memory; the two
+kinds alternate (baseline, handler, baseline, handler...) so that a slow moment of the
+machine hits both alike. The time is measured inside the process, from the first line of
+the script to the first client (the interpreter's own start-up is the same for both and
+is reported apart). The handler process sees the function's environment as the template
+resolves it (names of tables, the pool, the secret: `infra.local.env` with its defaults)
+and dummy credentials; nothing is called over the network.
+
+`-X importtime` of one extra handler run says what the handler imports at init.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASELINE = """
+import time, json
+t0 = time.perf_counter()
+import boto3
+client = boto3.client("dynamodb")
+print(json.dumps({"init_s": time.perf_counter() - t0}))
+"""
+
+HANDLER = """
+import time, json, sys
+t0 = time.perf_counter()
+sys.path[:0] = [{shared!r}, {code_dir!r}]
+import importlib.util
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+t1 = time.perf_counter()
+from convene import aws
+aws.client("dynamodb")
+print(json.dumps({{"init_s": time.perf_counter() - t0, "import_s": t1 - t0}}))
+"""
+
+
+def function_env(logical_id: str) -> dict[str, str]:
+    """The function's variables as template.yaml resolves them, offline."""
+    from infra.local import template
+    from infra.local.env import Resolver, function_environments
+
+    doc = template.load()
+    resolver = Resolver(doc)
+    glob = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    env = {k: resolver.resolve_str(v) for k, v in glob.items()}
+    env.update(function_environments(doc, resolver).get(logical_id, {}))
+    return env
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "eu-west-2",
+            "AWS_REGION": "eu-west-2",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench-secret",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+        }
+    )
+    return env
+
+
+def _run(code: str, env: dict[str, str], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, *extra, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "failed")
+    line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
+    result = dict(json.loads(line))
+    result["stderr"] = out.stderr
+    return result
+
+
+def interpreter_start(env: dict[str, str], runs: int = 5) -> float:
+    import time
+
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def top_imports(stderr: str, limit: int = 12) -> list[dict[str, Any]]:
+    """Import time by top-level package (the sum of each module's own time), from
+    `-X importtime`: what the handler's init spends its time on."""
+    totals: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) < 3:
+            continue
+        try:
+            own = int(parts[0].strip())
+        except ValueError:
+            continue
+        top = parts[2].strip().split(".")[0]
+        totals[top] = totals.get(top, 0) + own
+    ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)[:limit]
+    return [{"package": k, "ms": round(v / 1000, 1)} for k, v in ranked]
+
+
+WHY = {
+    "aws_lambda_powertools": "Logger, Metrics, Tracer and the REST resolver with validation",
+    "boto3": "the AWS SDK: the first client",
+    "botocore": "the AWS SDK core (models, endpoints)",
+    "pydantic": "request and response models (validation, OpenAPI)",
+    "pydantic_core": "pydantic's compiled core",
+    "convene": "the layer: settings, errors, the capability's services",
+    "jwt": "verifies optional member tokens on public routes",
+    "cryptography": "RSA for token signatures (through PyJWT)",
+    "aws_xray_sdk": "Tracer (X-Ray)",
+    "jinja2": "email templates",
+    "icalendar": "calendar files",
+    "nh3": "sanitises comment HTML",
+    "markdown_it": "renders comment text",
+    "email": "MIME messages",
+    "typing_extensions": "typing backports used by pydantic",
+    "json": "standard library",
+    "annotated_types": "pydantic constraints",
+    "dateutil": "date parsing (botocore)",
+    "urllib3": "HTTP (botocore)",
+    "asyncio": "imported by Powertools' event_handler package (its AppSync resolver)",
+    "multiprocessing": "imported by boto3 itself (s3transfer), also in the baseline",
+    "_posixshmem": "multiprocessing's shared memory, through boto3's s3transfer",
+    "s3transfer": "boto3's transfer manager, imported by boto3 itself",
+    "yaml": "PyYAML",
+    "markupsafe": "jinja2's escaping",
+    "zoneinfo": "event time zones",
+    "uuid": "ids",
+    "http": "standard library (urllib3)",
+    "ssl": "TLS for the AWS endpoints (also in the baseline)",
+}
+
+
+def measure(functions: list[Any], runs: int = 7, log: Any = print) -> dict[str, Any]:
+    """{handler: {...}} for every function of the template."""
+    base_env = _base_env()
+    results: dict[str, Any] = {
+        "method": (
+            "in-process time from the script's first line to the first client; fresh "
+            f"interpreter per run; median of {runs} runs each, baseline and handler alternated"
+        ),
+        "runs": runs,
+        "interpreter_start_s": round(interpreter_start(base_env), 4),
+        "handlers": {},
+    }
+    for spec in functions:
+        path = spec.code_dir / f"{spec.module}.py"
+        env = {**base_env, **function_env(spec.logical_id)}
+        code = HANDLER.format(shared=str(ROOT / "shared"), code_dir=str(spec.code_dir),
+                              path=str(path))
+        base_times: list[float] = []
+        handler_times: list[float] = []
+        import_times: list[float] = []
+        try:
+            for _ in range(runs):
+                base_times.append(_run(BASELINE, base_env)["init_s"])
+                got = _run(code, env)
+                handler_times.append(got["init_s"])
+                import_times.append(got["import_s"])
+            traced = _run(code, env, ("-X", "importtime"))
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            results["handlers"][spec.logical_id] = {"error": str(exc)}
+            log(f"  cold start {spec.logical_id}: error {exc}")
+            continue
+        base = statistics.median(base_times)
+        handler = statistics.median(handler_times)
+        imports = top_imports(traced["stderr"])
+        for item in imports:
+            item["why"] = WHY.get(item["package"], "")
+        results["handlers"][spec.logical_id] = {
+            "baseline_s": round(base, 4),
+            "handler_s": round(handler, 4),
+            "handler_import_s": round(statistics.median(import_times), 4),
+            "ratio": round(handler / base, 3),
+            "baseline_runs_s": [round(t, 4) for t in base_times],
+            "handler_runs_s": [round(t, 4) for t in handler_times],
+            "top_imports": imports,
+        }
+        log(
+            f"  cold start {spec.logical_id}: {handler * 1000:.0f} ms vs boto3 alone "
+            f"{base * 1000:.0f} ms = {handler / base:.2f}"
+        )
+    return results

@@ -1,0 +1,243 @@
+"""Handlers called in this process, against a running twin's DynamoDB Local and moto.
+
+The bench process takes the functions' environment from the twin (`/_local/config`),
+loads each handler module from its file as the twin's runtime does, and calls
+`lambda_handler` with API Gateway REST proxy events. That times the handler alone (no
+HTTP, no gateway), and lets botocore event hooks on convene's clients see every call:
+
+* `before-parameter-build` (registered last, after boto3's own serialisation of resource
+  calls) records each call's operation and parameters, and can ask for
+  `ReturnConsumedCapacity=TOTAL`;
+* `after-call` records the capacity DynamoDB says each call consumed.
+
+Replaying the recorded calls on a plain boto3 client (the same configuration, the same
+endpoint) is the floor a handler's time is compared with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import io
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.routes import ApiRoute
+from bench.scenarios import Req
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPACITY_OPS = {
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+    "BatchWriteItem", "TransactGetItems", "TransactWriteItems",
+}
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    params: dict[str, Any]
+    capacity: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Invocation:
+    status: int
+    body: str
+    seconds: float
+    calls: list[Call] = field(default_factory=list)
+
+
+class _Null(io.TextIOBase):
+    def write(self, s: str) -> int:
+        return len(s)
+
+
+class Harness:
+    def __init__(self, config: dict[str, Any], log: Any = print) -> None:
+        from infra.local import template
+
+        self.config = config
+        self.log = log
+        env = dict(config["environment"])
+        os.environ.update(env)
+        for path in (str(ROOT / "shared"), str(ROOT)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        from convene import aws as convene_aws
+        from convene.settings import get_settings
+
+        get_settings.cache_clear()
+        convene_aws.reset()
+        self.functions = {f.logical_id: f for f in template.functions()}
+        self._handlers: dict[str, Any] = {}
+        self._claims: dict[str, dict[str, str]] = {}
+        self._local = threading.local()
+        self.want_capacity = False
+        self._hooked: set[int] = set()
+
+    # ------------------------------------------------------------ hooks
+
+    def _hook(self) -> None:
+        from convene import aws as convene_aws
+
+        for client in (convene_aws.client("dynamodb"), convene_aws.dynamodb().meta.client):
+            if id(client) in self._hooked:
+                continue
+            self._hooked.add(id(client))
+            client.meta.events.register_last("before-parameter-build.dynamodb", self._before)
+            client.meta.events.register_last("after-call.dynamodb", self._after)
+            client.meta.events.register_last("after-call-error.dynamodb", self._error)
+
+    def _calls(self) -> list[Call] | None:
+        return getattr(self._local, "calls", None)
+
+    def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls = self._calls()
+        if calls is None:
+            return
+        calls.append(Call("dynamodb", model.name, copy.deepcopy(params)))
+        if self.want_capacity and model.name in CAPACITY_OPS:
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        calls = self._calls()
+        if not calls:
+            return
+        consumed = parsed.get("ConsumedCapacity")
+        items = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+        calls[-1].capacity += sum(float(c.get("CapacityUnits", 0) or 0) for c in items)
+
+    def _error(self, exception: Any = None, model: Any = None, **_: Any) -> None:
+        calls = self._calls()
+        if calls:
+            calls[-1].error = type(exception).__name__ if exception else "error"
+
+    # ------------------------------------------------------------ handlers and events
+
+    def handler(self, logical_id: str) -> Any:
+        if logical_id not in self._handlers:
+            spec = self.functions[logical_id]
+            path = spec.code_dir / f"{spec.module}.py"
+            name = f"bench_fn_{logical_id}_{uuid.uuid4().hex[:6]}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            assert module_spec and module_spec.loader
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module
+            saved = os.environ.get("POWERTOOLS_SERVICE_NAME")
+            service = spec.environment.get("POWERTOOLS_SERVICE_NAME")
+            if isinstance(service, str):
+                os.environ["POWERTOOLS_SERVICE_NAME"] = service
+            try:
+                module_spec.loader.exec_module(module)
+            finally:
+                if saved is not None:
+                    os.environ["POWERTOOLS_SERVICE_NAME"] = saved
+            self._handlers[logical_id] = getattr(module, spec.handler)
+        self._hook()
+        return self._handlers[logical_id]
+
+    def claims(self, role: str) -> dict[str, str]:
+        if role not in self._claims:
+            import jwt
+
+            from infra.local.aws_twin import id_token
+            from infra.local.gateway import authorizer_claims
+
+            user = next(u for u in self.config["users"] if u["role"] == role)
+            token = id_token(
+                self.config["moto_endpoint"], self.config["client_id"], user["email"],
+                user["password"], region=self.config["region"],
+            )
+            self._claims[role] = authorizer_claims(
+                jwt.decode(token, options={"verify_signature": False})
+            )
+        return self._claims[role]
+
+    def event(self, route: ApiRoute, req: Req, role: str | None) -> dict[str, Any]:
+        from tests.helpers import api_event
+
+        path = urlsplit(req.path).path
+        params = {}
+        for template_seg, seg in zip(route.path.split("/"), path.split("/"), strict=False):
+            if template_seg.startswith("{"):
+                params[template_seg.strip("{}+")] = seg
+        event = api_event(
+            req.method,
+            path,
+            resource=route.path,
+            path_params=params or None,
+            query={k: v for k, v in req.query.items()} or None,
+            body=req.body,
+            headers={"User-Agent": "convene-bench", **req.headers},
+            claims=self.claims(role) if role and route.protected else None,
+        )
+        if req.body is None:
+            event["body"] = None
+        event["requestContext"]["identity"]["sourceIp"] = req.source_ip or "198.51.100.7"
+        event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000)
+        return event
+
+    def invoke(self, route: ApiRoute, req: Req, role: str | None) -> Invocation:
+        from tests.helpers import LambdaContext
+
+        handler = self.handler(route.function)
+        event = self.event(route, req, role)
+        self._local.calls = []
+        stdout = sys.stdout
+        sys.stdout = _Null()  # Powertools logs and metrics: written, not shown
+        try:
+            started = time.perf_counter()
+            result = handler(event, LambdaContext())
+            seconds = time.perf_counter() - started
+        finally:
+            sys.stdout = stdout
+            calls, self._local.calls = self._local.calls, None
+        return Invocation(int(result.get("statusCode", 0)), str(result.get("body") or ""),
+                          seconds, calls)
+
+    # ------------------------------------------------------------ the floor
+
+    def replay(self, calls: list[Call]) -> float:
+        """The same calls on a plain client, one after the other: seconds."""
+        client = self._plain()
+        from botocore import xform_name
+        from botocore.exceptions import ClientError
+
+        started = time.perf_counter()
+        for call in calls:
+            params = {k: v for k, v in call.params.items() if k != "ReturnConsumedCapacity"}
+            # A conditional write that already happened fails: the round trip still counts.
+            with contextlib.suppress(ClientError):
+                getattr(client, xform_name(call.operation))(**params)
+        return time.perf_counter() - started
+
+    def _plain(self) -> Any:
+        if not hasattr(self, "_plain_client"):
+            import boto3
+            from convene.aws import _CONFIG
+
+            self._plain_client = boto3.session.Session().client("dynamodb", config=_CONFIG)
+        return self._plain_client
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]

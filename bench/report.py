@@ -1,0 +1,239 @@
+"""bench/RESULTS.md and the charts (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _ok(value: float | None, target: float) -> str:
+    if value is None:
+        return "-"
+    return "yes" if value <= target else "**no**"
+
+
+def charts(results: dict[str, Any], out_dir: Path) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: dict[str, str] = {}
+    cold = (results["sections"].get("cold") or {}).get("handlers") or {}
+    rows = [(k, v["ratio"]) for k, v in cold.items() if isinstance(v, dict) and "ratio" in v]
+    if rows:
+        fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.6))
+        names = [r[0].removesuffix("Function") for r in rows]
+        values = [r[1] for r in rows]
+        colours = ["#3a7d44" if v <= 1.15 else "#b5462f" for v in values]
+        ax.barh(names, values, color=colours)
+        ax.axvline(1.15, color="black", linestyle="--", label="target 1.15")
+        ax.axvline(1.0, color="grey", linewidth=0.8)
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.2f}", va="center")
+        ax.set_xlabel("cold start: handler init / (import boto3 + one client)")
+        ax.set_title("Cold-start ratio per handler")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        fig.savefig(out_dir / "cold_start.png", dpi=110)
+        plt.close(fig)
+        made["cold_start"] = "cold_start.png"
+
+    scale = results["sections"].get("scale") or {}
+    sizes = scale.get("sizes") or []
+    routes = scale.get("routes") or {}
+    if sizes and routes:
+        fig, ax = plt.subplots(figsize=(9, 5.5))
+        ax.set_prop_cycle(color=list(plt.get_cmap("tab20").colors))
+        xs = [s["items"] or 1 for s in sizes]
+        for route, row in sorted(routes.items()):
+            ys = [row["p50_ms"].get(s["label"]) for s in sizes]
+            style = "-" if row.get("kind") == "read" else "--"
+            ax.plot(xs, ys, style, marker="o", label=route)
+        ax.set_xscale("log")
+        ax.set_xlabel("items in MainTable (log scale)")
+        ax.set_ylabel("handler p50 (ms)")
+        ax.set_title("p50 against table size (solid: reads, dashed: writes)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        fig.tight_layout()
+        fig.savefig(out_dir / "scale_p50.png", dpi=110)
+        plt.close(fig)
+        made["scale"] = "scale_p50.png"
+    return made
+
+
+def markdown(results: dict[str, Any]) -> str:
+    s = results["sections"]
+    m = results["machine"]
+    t = results["targets"]
+    out: list[str] = []
+    w = out.append
+    w("# Convene: benchmark results\n")
+    w(f"Measured {results['date']} to {results.get('finished', '?')} by `make bench` "
+      "(`python -m bench`). Every figure is a ratio of two things measured in this run, or a "
+      "count; absolute times are shown only to read the ratios.\n")
+    w(f"Machine: {m.get('cpu')} ({m.get('cores')} cores), {m.get('memory')}, {m.get('os')}, "
+      f"Python {m.get('python')}, {m.get('java')}; load average at start "
+      f"{m.get('load_average_at_start')}.\n")
+    start = (m.get("load_average_at_start") or [0])[0]
+    end = (m.get("load_average_at_end") or [None])[0]
+    if start and m.get("cores") and start > 0.5 * m["cores"]:
+        w(f"> The machine was shared while this ran (load average {start:.1f} at the start"
+          + (f", {end:.1f} at the end" if end is not None else "")
+          + f", on {m['cores']} cores): other work took CPU from both sides of each ratio, "
+          "unevenly. Ratios of figures measured minutes apart (scale, 1k then 100k) are "
+          "the most exposed; rerun on a quiet machine before reading much into a ratio "
+          "near its target.\n")
+    w("Rerun: `make bench` (about 10 minutes on 2 cores; `python -m bench --report-only` "
+      "rewrites this page from results.json). Raw figures: [results.json](results.json).\n")
+    if results.get("not_yet_implemented"):
+        w("Routes with a scenario whose code is **not yet implemented** (not in "
+          "template.yaml yet, so not measured): "
+          + ", ".join(f"`{r}`" for r in results["not_yet_implemented"]) + ".\n")
+    if results.get("routes_without_scenario"):
+        w("Routes without a scenario yet: "
+          + ", ".join(f"`{r}`" for r in results["routes_without_scenario"]) + ".\n")
+
+    # ---- cold start
+    cold = s.get("cold") or {}
+    w("## Cold start\n")
+    if "handlers" in cold:
+        w(f"{cold['method']}. Interpreter start-up alone: "
+          f"{cold['interpreter_start_s'] * 1000:.0f} ms (the same for both, not counted). "
+          f"Target: ratio {t['cold_start_ratio']} or less.\n")
+        w("| handler | handler init (ms) | boto3 + client (ms) | ratio | within target |")
+        w("|---|---:|---:|---:|---|")
+        for name, row in cold["handlers"].items():
+            if "error" in row:
+                w(f"| {name} | error: {row['error']} | | | |")
+                continue
+            w(f"| {name} | {row['handler_s'] * 1000:.0f} | {row['baseline_s'] * 1000:.0f} | "
+              f"{row['ratio']:.2f} | {_ok(row['ratio'], t['cold_start_ratio'])} |")
+        if "cold_start" in results.get("charts", {}):
+            w("\n![cold-start ratio per handler](cold_start.png)\n")
+        w("What each handler imports at init (own import time by package, from one "
+          "`-X importtime` run) and why:\n")
+        for name, row in cold["handlers"].items():
+            if "top_imports" not in row:
+                continue
+            items = [f"{i['package']} {i['ms']:.0f} ms" + (f" ({i['why']})" if i["why"] else "")
+                     for i in row["top_imports"][:8]]
+            w(f"- **{name}**: " + "; ".join(items) + ".")
+        w("")
+    else:
+        w(f"{cold}\n")
+
+    # ---- warm
+    warm = s.get("warm") or {}
+    w("## Warm overhead per route\n")
+    w("Handler time per request (in-process, warm, API Gateway event in, proxy response out) "
+      "over the time of replaying the same DynamoDB calls directly on a plain boto3 client, "
+      f"against DynamoDB Local; medians of the samples. Target {t['warm_ratio']} or less.\n")
+    w("| route | handler p50 (ms) | replayed calls p50 (ms) | ratio | within target | "
+      "calls/request | statuses |")
+    w("|---|---:|---:|---:|---|---:|---|")
+    for route, row in warm.items():
+        if not isinstance(row, dict) or "p50_ms" not in row:
+            continue
+        w(f"| `{route}` | {row['p50_ms']} | {row['replay_p50_ms'] or '-'} | "
+          f"{row['ratio'] if row['ratio'] is not None else '-'} | "
+          f"{_ok(row['ratio'], t['warm_ratio'])} | {row['calls_per_request']} | "
+          f"{row['statuses']} |")
+    if "error" in warm:
+        w(f"\nError: {warm['error']}")
+    w("")
+
+    # ---- scale
+    sc = s.get("scale") or {}
+    w("## Scale\n")
+    if sc.get("sizes"):
+        labels = [x["label"] for x in sc["sizes"]]
+        w("Each route's handler p50 with MainTable at each size (filler items written with "
+          "BatchWriteItem, shaped as the items each route reads: published upcoming events in "
+          "the list's index partition, other posts' items), as a ratio of the largest to the "
+          f"smallest. Target {t['scale_ratio']} or less.\n")
+        for note in sc.get("notes", []):
+            w(f"> {note}\n")
+        head = " | ".join(f"p50 at {int(x):,} items (ms)" for x in labels)
+        w(f"| route | kind | {head} | ratio | within target |")
+        w("|---|---|" + "---:|" * len(labels) + "---:|---|")
+        for route, row in sc["routes"].items():
+            cells = " | ".join(str(row["p50_ms"].get(x, "-")) for x in labels)
+            w(f"| `{route}` | {row['kind']} | {cells} | {row.get('ratio', '-')} | "
+              f"{_ok(row.get('ratio'), t['scale_ratio'])} |")
+        w(f"\nTime to fill: {sc.get('fill_seconds')} (seconds per step).")
+        if "scale" in results.get("charts", {}):
+            w("\n![p50 against table size](scale_p50.png)\n")
+    else:
+        w(f"{sc}\n")
+    w(f"Scan calls during this run (convene's guard, the bench process and the twin): "
+      f"**{results.get('scans', 'not counted')}**. The test suite fails on any "
+      "(tests/conftest.py, tests/proof/test_scan_guard.py).\n")
+
+    # ---- capacity
+    cap = s.get("capacity") or {}
+    w("## DynamoDB calls and consumed capacity per operation\n")
+    w("From one warm request per route with `ReturnConsumedCapacity=TOTAL` added by a "
+      "botocore hook; next to the least the design allows (docs/tables.md).\n")
+    w("| route | calls | operations | capacity units (read / write) | design minimum | "
+      "at the minimum |")
+    w("|---|---:|---|---|---|---|")
+    for route, row in cap.items():
+        if not isinstance(row, dict) or "calls" not in row:
+            continue
+        ops = ", ".join(row["operations"]) or "none"
+        at_min = {True: "yes", False: "**no**"}.get(row["at_minimum"], "-")
+        w(f"| `{route}` | {row['calls']} | {ops} | {row['capacity_units']} "
+          f"({row['read_units']} / {row['write_units']}) | {row['min_calls']} call(s): "
+          f"{row['min_units']} | {at_min} |")
+    w("")
+
+    # ---- load
+    ld = s.get("load") or {}
+    w("## Load\n")
+    if "p50_ms" in ld:
+        w(f"A mixed run against the twin over HTTP at a fixed {ld['rate_per_s']} requests/s "
+          f"for {ld['seconds']:.0f} s (open loop; {ld['planned']} planned, {ld['sent']} sent "
+          f"in {ld['elapsed_s']} s). Mix: " + ", ".join(f"{k} {v}" for k, v in
+                                                        ld["by_category"].items()) + ".\n")
+        w(f"- p50 **{ld['p50_ms']} ms**, p99 **{ld['p99_ms']} ms**, counted from each "
+          "request's scheduled time (a request that waited for a free client counts its "
+          f"wait); from the moment it was sent: p50 {ld.get('service_p50_ms')} ms, p99 "
+          f"{ld.get('service_p99_ms')} ms")
+        w(f"- errors (5xx, transport failures, unexpected 4xx, requests dropped at the "
+          f"deadline): **{ld['errors']}** (target {t['load_errors']}; dropped: "
+          f"{ld.get('dropped_after_deadline', 0)})")
+        w(f"- answered 429 by a rate limit: {ld['rate_limited_429']} (the twin gives every "
+          "request the source IP 127.0.0.1, so per-IP limits apply to the whole run)")
+        if ld.get("error_samples"):
+            w("- first errors: " + "; ".join(f"`{e}`" for e in ld["error_samples"]))
+        w("\n| route | requests | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|")
+        for route, row in ld["per_route"].items():
+            w(f"| `{route}` | {row['requests']} | {row['p50_ms']} | {row['p99_ms']} |")
+        w("")
+    else:
+        w(f"{ld}\n")
+
+    # ---- cost
+    cost = s.get("cost") or {}
+    w("## Cost on paper\n")
+    if cost:
+        wl = cost["workload"]
+        w(f"A month of {wl['registrations']:,} registrations, {wl['comments']:,} comments and "
+          f"their {wl['emails']:,} emails, from this run's measured calls, capacity and "
+          f"durations, at AWS list prices for {cost['prices']['region']} "
+          f"({cost['prices']['as_of']}).\n")
+        w("Prices used: " + ", ".join(f"{k} {v}" for k, v in cost["prices"].items()
+                                      if k not in {"as_of", "region"}) + ".\n")
+        for line in cost["lines"]:
+            w(f"- {line}")
+        for line in cost["missing"]:
+            w(f"- {line}")
+        w("\n| item | arithmetic | USD / month |\n|---|---|---:|")
+        for item, usd in cost["parts_usd"].items():
+            w(f"| {item} | {cost['arithmetic'][item]} | {usd:.4f} |")
+        w(f"| **total** | | **{cost['total_usd_per_month']:.2f}** |\n")
+        for note in cost["notes"]:
+            w(f"- {note}")
+    w("")
+    return "\n".join(out) + "\n"
