@@ -1,6 +1,7 @@
 """`python -m bench` (`make bench`): every figure of issue 8, measured in one run.
 
-    python -m bench [--sections cold,warm,capacity,scale,load] [--cold-runs 7]
+    python -m bench [--sections cold,warm,capacity,scale,load,email,registrations,comments]
+                    [--merge] [--cold-runs 7]
                     [--samples 30] [--scale-sizes 1000,100000] [--scale-budget 900]
                     [--load-rate 10] [--load-seconds 60] [--out bench]
     python -m bench --list        the scenario registry, and which routes exist yet
@@ -382,7 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite RESULTS.md and the charts from results.json, measure nothing")
-    p.add_argument("--sections", default="cold,warm,capacity,scale,load")
+    p.add_argument("--sections",
+                   default="cold,warm,capacity,scale,load,email,registrations,comments")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other sections of the existing results.json")
     p.add_argument("--cold-runs", type=int, default=7)
     p.add_argument("--samples", type=int, default=30)
     p.add_argument("--scale-sizes", default="1000,100000")
@@ -418,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "machine": machine(),
         "targets": {"cold_start_ratio": 1.15, "warm_ratio": 1.3, "scale_ratio": 1.2,
-                    "load_errors": 0},
+                    "load_errors": 0, "comments_ratio": 1.2},
         "scenarios": {s.route: {"kind": s.kind, "measured": s.route in routes}
                       for s in SCENARIOS.values()},
         "not_yet_implemented": pending,
@@ -444,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     section("cold", lambda: __import__("bench.coldstart", fromlist=["measure"]).measure(
         template.functions(), runs=args.cold_runs, log=log))
 
-    if sections & {"warm", "capacity", "scale", "load"}:
+    if sections & {"warm", "capacity", "scale", "load", "email", "registrations", "comments"}:
         with tempfile.TemporaryDirectory(prefix="convene-bench-") as tmp, twin(
             Path(args.work or tmp)
         ) as cfg:
@@ -463,8 +467,22 @@ def main(argv: list[str] | None = None) -> int:
             sizes = [int(s) for s in args.scale_sizes.split(",") if s]
             section("scale", lambda: scale(harness, cfg, routes, ctx, sizes,
                                            args.scale_samples, args.scale_budget))
+            from bench import flows
+
+            section("email", lambda: flows.email(harness))
+            section("registrations", lambda: flows.registrations(harness))
+            section("comments", lambda: flows.comments(harness, routes, ctx))
             results["scans"] = twin_scans(cfg)
 
+    if args.merge and (out_dir / "results.json").exists():
+        old = json.loads((out_dir / "results.json").read_text())
+        for name, value in old.get("sections", {}).items():
+            if name not in sections and name != "cost":
+                results["sections"][name] = value
+        results["merged_from"] = old.get("merged_from") or old.get("date")
+        for key in ("scans",):
+            if key not in results and key in old:
+                results[key] = old[key]
     warm_rows = results["sections"].get("warm", {})
     cap_rows = results["sections"].get("capacity", {})
     if isinstance(warm_rows, dict) and isinstance(cap_rows, dict):

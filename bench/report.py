@@ -84,6 +84,10 @@ def markdown(results: dict[str, Any]) -> str:
           "unevenly. Ratios of figures measured minutes apart (scale, 1k then 100k) are "
           "the most exposed; rerun on a quiet machine before reading much into a ratio "
           "near its target.\n")
+    if results.get("merged_from"):
+        w(f"> This page merges two runs (`--merge`): the email, registrations and comments "
+          f"sections were measured at the date above; the other sections are kept from the "
+          f"run of {results['merged_from']}, on the same machine.\n")
     w("Rerun: `make bench` (about 10 minutes on 2 cores; `python -m bench --report-only` "
       "rewrites this page from results.json). Raw figures: [results.json](results.json).\n")
     if results.get("not_yet_implemented"):
@@ -213,6 +217,67 @@ def markdown(results: dict[str, Any]) -> str:
         w("")
     else:
         w(f"{ld}\n")
+
+    # ---- flows: email, registrations, comments
+    em = s.get("email") or {}
+    w("## Email throughput (Notifications)\n")
+    if "messages_per_s" in em:
+        w(f"Real outbox messages ({', '.join(f'{k} {v}' for k, v in em['kinds'].items())}; "
+          "made by registering and confirming guests through the registrations service) copied "
+          "into an outbox table of the same schema that the twin's stream pump does not read, "
+          f"then handed to the Notifications handler in-process as DynamoDB stream batches of "
+          f"{em['batch_size']}; {em['ses']}.\n")
+        w(f"- **{em['messages_per_s']} messages/s** rendered and sent: {em['sent']} of "
+          f"{em['messages']} sent in {em['handler_seconds']} s of handler time (statuses "
+          f"{em['statuses']}, batch item failures {em['batch_item_failures']}). Each message is "
+          "one claim, one render (Jinja2 + MIME), one SES SendEmail and one mark-sent write, "
+          "in sequence within a batch: this is the rate of one Notifications instance.\n")
+    else:
+        w(f"{em}\n")
+    rg = s.get("registrations") or {}
+    w("## Confirmations under contention, and the reminders run\n")
+    if "confirmations_per_s" in rg:
+        w(f"{rg['guests']} guests registered for {rg['seats']} seats, then all confirmed at "
+          f"once from {rg['threads']} threads through `registrations.service.confirm`, against "
+          "the twin's DynamoDB Local (every confirmation contends for the same event item).\n")
+        w(f"- **{rg['confirmations_per_s']} confirmations/s**: {rg['confirmations']} answered in "
+          f"{rg['seconds']} s, outcomes {rg['outcomes']}, errors {rg['confirm_errors']}.")
+        rm = rg.get("reminders") or {}
+        if rm:
+            w(f"- Reminders run for that event's due reminder ({rm['confirmed_registrants']} "
+              f"confirmed, {rm['sent']} reminders queued): **{rm['calls_per_100_registrants']} "
+              f"DynamoDB calls per 100 confirmed registrants** ({rm['calls']} calls: "
+              f"{rm['operations']}), counted with a botocore `before-call` hook. Design "
+              f"minimum {rm['design_minimum_per_100']} per 100: {rm['minimum_why']}."
+              + (" The one call above it is a last, empty Query page: the confirmed "
+                 "registrants filled whole pages, so DynamoDB still returned a "
+                 "LastEvaluatedKey after the last one." if rm["calls"] == rm["design_minimum"] + 1
+                 and rm["confirmed_registrants"] % 25 == 0 else ""))
+        w("")
+    else:
+        w(f"{rg}\n")
+    cm = s.get("comments") or {}
+    w("## Comments list on a long thread\n")
+    if "ratio" in cm:
+        small, large = cm["sizes"]
+        w(f"`GET /posts/{{postId}}/comments` (handler in-process, warm, {cm['samples']} samples) "
+          f"on a post with {small:,} approved comments and one with {large:,}. The comments "
+          "were written with BatchWriteItem, each a copy of the seeded post's approved comment "
+          "item (the shape `convene.comments.table` writes) with its own id, keys and thread "
+          f"key ({cm['fill_seconds']} s to write); seeding {large:,} through the service and "
+          f"moderation would take far longer. Target {t.get('comments_ratio', 1.2)} or less.\n")
+        w(f"- p50 {cm['p50_ms'][str(small)]} ms at {small:,}, {cm['p50_ms'][str(large)]} ms at "
+          f"{large:,}: ratio **{cm['ratio']}** ({_ok(cm['ratio'], t.get('comments_ratio', 1.2))}"
+          f" within target). Items on the first page: {cm.get('first_page_items')}; statuses "
+          f"{cm['statuses']}. The list is one Query on gsi2 (plus the post's GetItem) whatever "
+          "the thread's length, but that Query reads up to `comments_per_query` "
+          f"({cm.get('comments_per_query', 'see shared/convene/config/comments.json')}) "
+          "comments to fill one page of threads: on "
+          f"the {small}-comment post it reads {small}, on the long one the full "
+          "`comments_per_query` (items read, deserialised and rendered, of which the first "
+          "page shows only the threads asked for), which is what the ratio measures.\n")
+    else:
+        w(f"{cm}\n")
 
     # ---- cost
     cost = s.get("cost") or {}
