@@ -355,7 +355,8 @@ def test_a_guests_registration_email_travels_the_whole_pipeline_to_the_mail_view
     public = next(e for e in events if e["audience"] == "public")
     guest = f"guest-{uuid.uuid4().hex[:8]}@example.org"
     response = twin.post(
-        f"/events/{public['id']}/registrations", json={"name": "Sam Guest", "email": guest}
+        f"/events/{public['id']}/registrations",
+        json={"name": "Sam Guest", "email": guest, "consent": True},
     )
     assert response.status_code == 202, response.text
     twin.drain()
