@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
 from convene.api import handle, make_resolver, optional_member
-from convene.apidoc import errors, success
+from convene.apidoc import errors, see_other, success
 from convene.comments import service
 from convene.comments.models import (
     ID_PATTERN,
@@ -132,7 +132,7 @@ def comment_counts(post: Annotated[list[str], Query(max_length=100)]) -> Comment
     responses={
         **_returns(202, "Held for a moderator", SubmitResult),
         **_returns(201, "Published at once (a trusted member)", SubmitResult),
-        303: {"description": "A form post: back to the post's page"},
+        **see_other("A form post: back to the post's page"),
         **errors(400, 401, 404, 409, 410, 413, 415, 422, 429, 503),
     },
 )
@@ -169,7 +169,7 @@ def submit_comment(post_id: PostId, comment: Annotated[CommentIn, Body()]) -> Re
     tags=["comments"],
     responses={
         **_returns(202, "The report is received", ReportResult),
-        303: {"description": "A form post: back to the post's page"},
+        **see_other("A form post: back to the post's page"),
         **errors(400, 401, 404, 409, 413, 415, 422, 503),
     },
 )

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene.api import handle, make_resolver
-from convene.apidoc import errors, success
+from convene.apidoc import errors, see_other, success
 from convene.email import feedback
 from convene.email.outbox import ListKind
 from convene.email.suppression import InvalidToken
@@ -73,7 +73,7 @@ def _unsubscribe(token: str) -> ListKind:
     tags=["email"],
     responses={
         **success(200, "Unsubscribed (JSON)"),
-        303: {"description": "Unsubscribed (or the link was not valid): on to the site"},
+        **see_other("Unsubscribed (or the link was not valid): on to the site"),
         **errors(400, 422),
     },
 )

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
 from convene.api import handle, make_resolver, optional_member
-from convene.apidoc import errors, success
+from convene.apidoc import errors, see_other, success
 from convene.auth import Caller
 from convene.events import service
 from convene.events.models import ID_PATTERN, EventPage, PublicEvent
@@ -83,9 +83,7 @@ def _now() -> datetime:
 
 def returns(status: int, description: str, model: type[BaseModel]) -> dict[int, Any]:
     """A success response of a route that answers JSON or a redirect (a form post)."""
-    return {
-        status: {"description": description, "content": {"application/json": {"model": model}}}
-    }
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def _form_post() -> bool:
@@ -130,14 +128,12 @@ def _idempotency_key() -> str | None:
     responses={
         **returns(201, "A member's place: confirmed or waitlisted", RegistrationResult),
         **returns(202, "A guest: check your email to confirm", RegistrationResult),
-        303: {"description": "A form post: to the event's page on the site"},
+        **see_other("A form post: to the event's page on the site"),
         **errors(400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503),
     },
 )
 @tracer.capture_method
-def register(
-    event_id: EventId, form: Annotated[RegistrationIn, Body()]
-) -> Response[Any]:
+def register(event_id: EventId, form: Annotated[RegistrationIn, Body()]) -> Response[Any]:
     caller = optional_member(app)
     key = _idempotency_key()
 
@@ -173,7 +169,7 @@ def _confirmed(token: str | None) -> RegistrationResult:
     summary="Confirm a registration (or accept an offer) from the email link",
     description="Answers 303 to the event's page, with the outcome in the query.",
     tags=["registrations"],
-    responses={303: {"description": "To the event's page"}, **errors(404, 409, 410, 422, 503)},
+    responses={**see_other("To the event's page"), **errors(404, 409, 410, 422, 503)},
 )
 @tracer.capture_method
 def confirm_link(token: LinkToken = None) -> Response[Any]:
@@ -192,7 +188,7 @@ def confirm_link(token: LinkToken = None) -> Response[Any]:
     tags=["registrations"],
     responses={
         **returns(200, "The registration as it now is", RegistrationResult),
-        303: {"description": "A form post: to the event's page"},
+        **see_other("A form post: to the event's page"),
         **errors(400, 404, 409, 410, 415, 422, 503),
     },
 )
@@ -229,7 +225,7 @@ def manage(registration_id: RegistrationId, token: LinkToken = None) -> ManageVi
     tags=["registrations"],
     responses={
         **returns(200, "Cancelled", RegistrationResult),
-        303: {"description": "A form post: to the event's page"},
+        **see_other("A form post: to the event's page"),
         **errors(400, 404, 409, 410, 415, 422, 503),
     },
 )
@@ -275,7 +271,7 @@ def calendar(registration_id: RegistrationId, token: LinkToken = None) -> Respon
     tags=["registrations"],
     responses={
         **returns(202, "Received", InterestResult),
-        303: {"description": "A form post: back to the site"},
+        **see_other("A form post: back to the site"),
         **errors(400, 404, 413, 415, 422, 503),
     },
 )

@@ -71,3 +71,17 @@ def errors(*statuses: int) -> dict[int, Any]:
 def success(status: int, description: str) -> dict[int, Any]:
     """The success response; its schema comes from the route's return annotation."""
     return {status: {"description": description}}
+
+
+def see_other(description: str) -> dict[int, Any]:
+    """A 303 to a page on the site (form posts, email links): no body worth reading, so a
+    plain-text content type, and the page in the Location header."""
+    return {
+        303: {
+            "description": description,
+            "headers": {
+                "Location": {"description": "The page to go on to", "schema": {"type": "string"}}
+            },
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
