@@ -50,8 +50,14 @@ def test_the_detector_leaves_times_versions_endpoints_and_service_addresses_alon
 
 
 def test_a_token_the_client_sent_is_found_verbatim() -> None:
-    found = scan_text('{"ok": "tok_4f9a7c2e11b0d3"}', "sample", secrets={"tok_4f9a7c2e11b0d3"})
+    token = "tok_4f9a7c2e11b0d3a8c5e6f7a1b2c3d4"  # as long as the tokens Convene issues
+    found = scan_text(f'{{"ok": "{token}"}}', "sample", secrets={token})
     assert [f.kind for f in found] == ["a token the client sent"]
+
+
+def test_a_short_word_the_client_sent_is_not_a_token() -> None:
+    found = scan_text('{"error": "unauthorized"}', "sample", secrets={"unauthorized"})
+    assert found == []
 
 
 def test_the_start_up_banner_with_the_demo_users_is_not_a_log_line() -> None:
