@@ -5,17 +5,15 @@ post (no JavaScript) answers 303 back to the post's page; JSON answers JSON. The
 live in convene.comments.service.
 """
 
-import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
-from convene.api import handle, make_resolver, optional_member
+from convene.api import handle, json_response, make_resolver, optional_member, redirect_to_site
 from convene.apidoc import errors, see_other, success
 from convene.comments import service
 from convene.comments.models import (
@@ -28,10 +26,11 @@ from convene.comments.models import (
     ReportResult,
     SubmitResult,
 )
+from convene.observability import instruments
 from convene.posts.models import POST_ID_PATTERN
 from pydantic import BaseModel
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 app = make_resolver()
 
 PostId = Annotated[str, Path(alias="postId", pattern=POST_ID_PATTERN, max_length=100)]
@@ -45,17 +44,6 @@ def _is_form() -> bool:
 
 def _source_ip() -> str | None:
     return app.current_event.request_context.identity.source_ip or None
-
-
-def _see_other(location: str) -> Response[Any]:
-    # No body: not JSON either (an empty body labelled application/json is malformed).
-    return Response(
-        status_code=303, content_type="text/plain", headers={"Location": location}, body=""
-    )
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
 def _returns(status: int, description: str, model: type[BaseModel]) -> dict[int, Any]:
@@ -155,8 +143,8 @@ def submit_comment(post_id: PostId, comment: Annotated[CommentIn, Body()]) -> Re
     metrics.add_metric(name=f"Comment{result.status.title()}", unit=MetricUnit.Count, value=1)
     if _is_form():
         fragment = f"comment-{result.comment_id}" if result.status == "approved" else "comments"
-        return _see_other(service.return_url(post_id, {"comment": result.status}, fragment))
-    return _json(answer["status"], answer["body"])
+        return redirect_to_site(service.return_url(post_id, {"comment": result.status}, fragment))
+    return json_response(answer["status"], answer["body"])
 
 
 @app.post(
@@ -187,8 +175,8 @@ def report_comment(comment_id: CommentId, report: Annotated[ReportIn, Body()]) -
     metrics.add_metric(name="CommentReported", unit=MetricUnit.Count, value=1)
     if _is_form():
         url = service.return_url(result.post_id, {"report": "received"}, f"comment-{comment_id}")
-        return _see_other(url)
-    return _json(202, result.model_dump(mode="json"))
+        return redirect_to_site(url)
+    return json_response(202, result.model_dump(mode="json"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -10,23 +10,23 @@ Thin: parse, call convene.email.feedback, respond.
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from convene.api import handle, make_resolver
+from convene.api import handle, make_resolver, redirect_to_site
 from convene.apidoc import errors, see_other, success
 from convene.email import feedback
 from convene.email.outbox import ListKind
 from convene.email.suppression import InvalidToken
 from convene.errors import BadRequest
+from convene.observability import instruments
 from convene.settings import get_settings
 from pydantic import BaseModel
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 app = make_resolver()
 
 Token = Annotated[str, Query(min_length=1, max_length=200)]
@@ -39,13 +39,6 @@ class Unsubscribed(BaseModel):
 
 def _site_page(**query: str) -> str:
     return f"{get_settings().site_url.rstrip('/')}/email/unsubscribed?{urlencode(query)}"
-
-
-def _see_other(location: str) -> Response[Any]:
-    # No body: not JSON either (an empty body labelled application/json is malformed).
-    return Response(
-        status_code=303, content_type="text/plain", headers={"Location": location}, body=""
-    )
 
 
 def _wants_json() -> bool:
@@ -85,8 +78,8 @@ def unsubscribe_link(token: Token) -> Response[Any]:
     try:
         kind = _unsubscribe(token)
     except BadRequest:
-        return _see_other(_site_page(error="invalid_link"))
-    return _see_other(_site_page(kind=kind))
+        return redirect_to_site(_site_page(error="invalid_link"))
+    return redirect_to_site(_site_page(kind=kind))
 
 
 @app.post(

@@ -6,17 +6,15 @@ input is validated by pydantic, one service function answers. The rules live in
 convene.moderation.service; docs/moderation.md explains them.
 """
 
-import json
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
-from convene.api import handle, make_resolver, require_group
+from convene.api import handle, json_response, make_resolver, require_group
 from convene.apidoc import SIGNED_IN, errors, success
 from convene.comments.models import ID_PATTERN
 from convene.moderation import service
@@ -36,8 +34,9 @@ from convene.moderation.models import (
     StatsView,
 )
 from convene.moderation.service import Moderator
+from convene.observability import instruments
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 app = make_resolver()
 
 GROUP = "moderators"
@@ -48,10 +47,6 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 
 def _moderator() -> Moderator:
     return Moderator.from_caller(require_group(app, GROUP))
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
 def _once(route: str, moderator: Moderator, compute: Any) -> dict[str, Any]:
@@ -164,7 +159,7 @@ def decide_many(body: Annotated[BulkDecisionsIn, Body()]) -> Response[Any]:
 
     answer = _once("decisions", moderator, compute)
     metrics.add_metric(name="ModerationBulkApplied", unit=MetricUnit.Count, value=answer["applied"])
-    return _json(207, answer)
+    return json_response(207, answer)
 
 
 @app.get(

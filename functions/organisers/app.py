@@ -8,7 +8,6 @@ respond. The rules live in convene.events.service and convene.registrations.
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -20,6 +19,7 @@ from convene.apidoc import SIGNED_IN, errors, success
 from convene.comments import service as comments
 from convene.events import service
 from convene.events.models import ID_PATTERN, AdminEvent, EventDraft, EventPatch
+from convene.observability import instruments
 from convene.posts import service as posts
 from convene.posts.models import POST_ID_PATTERN, PostIn, PostView
 from convene.registrations import organisers as registrant_tools
@@ -27,7 +27,7 @@ from convene.registrations import service as registrations
 from convene.registrations.models import AttendeeList, CancelEventIn, MessageIn, NoticeResult
 from pydantic import BaseModel
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 app = make_resolver()
 
 EventId = Annotated[str, Path(alias="eventId", pattern=ID_PATTERN, max_length=64)]

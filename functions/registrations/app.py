@@ -3,22 +3,21 @@
 Thin: parse, call one service function, respond. No login needed to read events.
 """
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
-from convene.api import handle, make_resolver, optional_member
+from convene.api import handle, json_response, make_resolver, optional_member, redirect_to_site
 from convene.apidoc import errors, see_other, success
 from convene.auth import Caller
 from convene.events import service
 from convene.events.models import ID_PATTERN, EventPage, PublicEvent
+from convene.observability import instruments
 from convene.registrations import service as registrations
 from convene.registrations.emails import event_page, site_url
 from convene.registrations.models import (
@@ -32,7 +31,7 @@ from convene.registrations.models import (
 )
 from pydantic import BaseModel
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 app = make_resolver()
 
 EventId = Annotated[str, Path(alias="eventId", pattern=ID_PATTERN, max_length=64)]
@@ -91,20 +90,6 @@ def _form_post() -> bool:
     return content_type.startswith("application/x-www-form-urlencoded")
 
 
-def _see_other(location: str) -> Response[Any]:
-    # No body: not JSON either (an empty body labelled application/json is malformed).
-    return Response(
-        status_code=303, content_type="text/plain", headers={"Location": location}, body=""
-    )
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    # Sorted keys: a replayed answer (idempotency) reads byte for byte like the first.
-    return Response(
-        status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True)
-    )
-
-
 def _sub(caller: Caller | None) -> str | None:
     return caller.sub if caller else None
 
@@ -151,8 +136,8 @@ def register(event_id: EventId, form: Annotated[RegistrationIn, Body()]) -> Resp
     logger.info("registration answered", extra={"event_id": event_id, "status": status})
     metrics.add_metric(name="RegistrationAnswered", unit=MetricUnit.Count, value=1)
     if _form_post():
-        return _see_other(event_page(event_id, registration=status))
-    return _json(answer["status"], answer["body"])
+        return redirect_to_site(event_page(event_id, registration=status))
+    return json_response(answer["status"], answer["body"])
 
 
 def _confirmed(token: str | None) -> RegistrationResult:
@@ -174,7 +159,7 @@ def _confirmed(token: str | None) -> RegistrationResult:
 @tracer.capture_method
 def confirm_link(token: LinkToken = None) -> Response[Any]:
     result = _confirmed(token)
-    return _see_other(event_page(result.event_id, registration=result.status))
+    return redirect_to_site(event_page(result.event_id, registration=result.status))
 
 
 @app.post(
@@ -198,8 +183,8 @@ def confirm(
 ) -> Response[Any]:
     result = _confirmed(token or (body.token if body else None))
     if _form_post():
-        return _see_other(event_page(result.event_id, registration=result.status))
-    return _json(200, result.model_dump(mode="json"))
+        return redirect_to_site(event_page(result.event_id, registration=result.status))
+    return json_response(200, result.model_dump(mode="json"))
 
 
 @app.get(
@@ -240,8 +225,8 @@ def cancel(
     )
     logger.info("registration cancelled", extra={"registration_id": registration_id})
     if _form_post():
-        return _see_other(event_page(result.event_id, registration=result.status))
-    return _json(200, result.model_dump(mode="json"))
+        return redirect_to_site(event_page(result.event_id, registration=result.status))
+    return json_response(200, result.model_dump(mode="json"))
 
 
 @app.get(
@@ -293,8 +278,8 @@ def interest(
     )
     logger.info("interest received", extra={"series_id": series_id})
     if _form_post():
-        return _see_other(f"{site_url()}/series.html?id={series_id}&interest=received")
-    return _json(202, answer)
+        return redirect_to_site(f"{site_url()}/series.html?id={series_id}&interest=received")
+    return json_response(202, answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

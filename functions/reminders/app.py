@@ -9,14 +9,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene.moderation import digest
+from convene.observability import instruments
 from convene.registrations import reminders
 from convene.timefmt import parse_utc
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, tracer, metrics = instruments()
 
 
 def scheduled_time(event: dict[str, Any]) -> datetime:

@@ -194,6 +194,22 @@ def _group_refusal(event: Mapping[str, Any], group: str) -> dict[str, Any] | Non
     return None
 
 
+def json_response(status: int, body: Mapping[str, Any]) -> Response:
+    """A JSON answer built by a route itself (a status other than the route's default).
+    Sorted keys: a replayed answer (idempotency) reads byte for byte like the first."""
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True)
+    )
+
+
+def redirect_to_site(location: str) -> Response:
+    """303 See Other to a page of the site, the answer to a form post (no JavaScript) or an
+    email link. No body, so no JSON content type either (an empty JSON body is malformed)."""
+    return Response(
+        status_code=303, content_type="text/plain", headers={"Location": location}, body=""
+    )
+
+
 def handle(
     app: APIGatewayRestResolver,
     event: dict[str, Any],

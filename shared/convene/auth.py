@@ -5,17 +5,22 @@ to the function. Public routes take an optional member token, which the function
 itself with the same rules (signature against the pool's key set, expiry, audience,
 issuer, token use). The offline twin's gateway uses this module too, so the twin and the
 function agree on what a valid token is.
+
+PyJWT (and the cryptography it loads for RS256) is imported on the first token to check,
+not at init: most public requests carry none, so a guest's cold start does not pay for it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from pydantic import BaseModel
 
 from convene.errors import Unauthorized, Unavailable
+
+if TYPE_CHECKING:
+    import jwt
 
 
 class Caller(BaseModel):
@@ -31,11 +36,15 @@ class Caller(BaseModel):
 
 @lru_cache(maxsize=8)
 def _jwks_client(jwks_url: str) -> jwt.PyJWKClient:
+    import jwt
+
     return jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=3)
 
 
 def verify_id_token(token: str, *, jwks_url: str, issuer: str, audience: str) -> dict[str, Any]:
     """The token's claims, or Unauthorized. Never logs the token."""
+    import jwt
+
     try:
         key = _jwks_client(jwks_url).get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError as exc:

@@ -93,7 +93,11 @@ def dynamodb() -> Any:
     return resource
 
 
+@cache
 def table(name: str) -> Any:
+    # Made once per name: building a Table resource runs boto3's resource factory (new
+    # classes, a shape walk), which cost more than the GetItem it was made for. Convene
+    # only calls its actions (no load/reload), which keep no state on the object.
     return dynamodb().Table(name)
 
 
@@ -101,3 +105,4 @@ def reset() -> None:
     """Forget cached clients (tests that move endpoints between runs)."""
     client.cache_clear()
     dynamodb.cache_clear()
+    table.cache_clear()

@@ -3,14 +3,20 @@
 Two layers, so that a mistake in one is caught by the other: markdown-it-py (CommonMark,
 raw HTML off, only paragraphs, emphasis, links, lists and quotes) builds the HTML, and nh3
 keeps only the tags and the link schemes we allow and marks every link as user content.
+
+Both are built on first use, not at import: the Comments function's cold start serves
+reads too, and only a submission renders.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-import nh3
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    import nh3
+    from markdown_it import MarkdownIt
 
 # The rules we keep, per chain; everything else the commonmark preset has is switched off
 # (headings, code, images, raw HTML, reference definitions, ...).
@@ -29,7 +35,10 @@ LINK_REL = "nofollow ugc noopener"
 _LINK = re.compile(r"(?:\b(?:https?|ftp|mailto):|\bwww\.)", re.IGNORECASE)
 
 
+@cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     drop = [
         rule
@@ -41,21 +50,24 @@ def _markdown() -> MarkdownIt:
     return md
 
 
-_MD = _markdown()
-_CLEANER = nh3.Cleaner(
-    tags=ALLOWED_TAGS,
-    clean_content_tags={"script", "style"},
-    # "*" empty: no generic attributes (ammonia keeps lang and title on every tag by default).
-    attributes={"a": {"href"}, "*": set()},
-    url_schemes=ALLOWED_SCHEMES,
-    url_relative="deny",
-    link_rel=LINK_REL,
-    strip_comments=True,
-)
+@cache
+def _cleaner() -> nh3.Cleaner:
+    import nh3
+
+    return nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        # "*" empty: no generic attributes (ammonia keeps lang and title on every tag).
+        attributes={"a": {"href"}, "*": set()},
+        url_schemes=ALLOWED_SCHEMES,
+        url_relative="deny",
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
 
 
 def to_html(text: str) -> str:
-    return _CLEANER.clean(_MD.render(text)).strip()
+    return _cleaner().clean(_markdown().render(text)).strip()
 
 
 def count_links(text: str) -> int:

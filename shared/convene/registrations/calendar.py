@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar
-from icalendar import Event as CalendarEvent
-
 from convene.email.outbox import IcsEvent
 from convene.timefmt import when
 
@@ -19,6 +16,10 @@ PRODID = "-//Convene//Community workshops//EN"
 
 
 def download(ics: IcsEvent, *, now: datetime) -> bytes:
+    # Imported here, not at init: of the Registrations routes only this one needs it.
+    from icalendar import Alarm, Calendar
+    from icalendar import Event as CalendarEvent
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
