@@ -326,7 +326,10 @@ def _send(raw: bytes, kind: str, settings: EmailSettings) -> str:
     except ClientError as exc:
         # SES messages can quote addresses: keep the code only, and drop the cause.
         code = exc.response.get("Error", {}).get("Code", "ClientError")
-        if code in _SES_RETRYABLE:
+        # A 5xx is SES (or what stands in front of it) failing, whatever the code says: a
+        # bare 502/503 has no error type, and botocore then names it by its status.
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _SES_RETRYABLE or status == 429 or status >= 500:
             raise DeliveryDeferred(f"SES: {code}") from None
         raise PoisonMessage(f"SES refused the message: {code}") from None
     except BotoCoreError as exc:

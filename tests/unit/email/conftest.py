@@ -176,9 +176,12 @@ def poll(
 # ---------------------------------------------------------------- SES faults
 
 
-def ses_error(code: str, message: str = "") -> ClientError:
+def ses_error(code: str, message: str = "", status: int = 400) -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {}},
+        {
+            "Error": {"Code": code, "Message": message or code},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
         "SendEmail",
     )
 

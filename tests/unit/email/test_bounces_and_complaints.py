@@ -8,6 +8,8 @@ import json
 from types import ModuleType
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from convene.email import suppression
 
 from tests.helpers import EVENTS, LambdaContext
@@ -157,3 +159,21 @@ def test_a_complaint_stops_even_mail_people_cannot_opt_out_of(
 
     assert mail.sent() == []
     assert stored_item(item["pk"])["reason"] == "complaint"
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_feedback_that_cannot_be_stored_fails_the_invocation_so_lambda_retries_it(
+    email_feedback: ModuleType, mail: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def table_unavailable(*_: Any, **__: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "PutItem",
+        )
+
+    monkeypatch.setattr(suppression, "suppress", table_unavailable)
+
+    # Raised, not swallowed: SNS's asynchronous invocation is retried twice, then it goes
+    # to NotificationsDLQ (template.yaml: EventInvokeConfig), and the bounce is not lost.
+    with pytest.raises(ClientError):
+        feed(email_feedback, bounce("Permanent"))

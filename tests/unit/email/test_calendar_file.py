@@ -70,3 +70,26 @@ def test_the_organiser_is_the_sender_and_the_attendee_the_recipient() -> None:
 
     assert str(event["ORGANIZER"]) == "mailto:events@community.example.org"
     assert str(event["ATTENDEE"]) == f"mailto:{GUEST}"
+
+
+def test_the_file_is_rfc_5545_shaped_with_every_required_property() -> None:
+    content = calendar_file(
+        workshop_ics(),
+        organiser="events@community.example.org",
+        organiser_name="Community Space",
+        attendee=GUEST,
+        now=SENT_AT,
+    )
+
+    lines = content.split(b"\r\n")
+    assert lines[0] == b"BEGIN:VCALENDAR" and lines[-2:] == [b"END:VCALENDAR", b""]
+    assert b"\n" not in content.replace(b"\r\n", b"")  # CRLF only
+    assert all(len(line) <= 75 for line in lines)  # long lines are folded
+    cal = parse(content)
+    assert str(cal["VERSION"]) == "2.0" and str(cal["PRODID"]).startswith("-//Convene//")
+    (event,) = cal.events
+    for required in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SEQUENCE", "ORGANIZER"):
+        assert required in event, required
+    assert event.decoded("DTSTAMP") == SENT_AT
+    # The description (long, so folded) reads back whole.
+    assert "Members: register to join the event." in str(event["DESCRIPTION"])

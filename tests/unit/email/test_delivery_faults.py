@@ -4,10 +4,12 @@ redelivered batches. Every message goes exactly once, and none is lost."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from convene import aws as convene_aws
 from convene.db import to_item
 from convene.email import outbox, service
@@ -106,6 +108,43 @@ def test_an_ses_outage_longer_than_the_retries_leaves_the_items_pending_for_redr
     assert invoke(notifications, run.dead_letters) == []
     assert invoke(notifications, run.dead_letters) == []
     assert sent_to(mail) == Counter(PEOPLE[:2])
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(lambda: ses_error("TooManyRequestsException", status=429), id="throttled"),
+        pytest.param(lambda: ses_error("LimitExceededException"), id="daily-quota"),
+        pytest.param(lambda: ses_error("SendingPausedException"), id="sending-paused"),
+        pytest.param(lambda: ses_error("InternalFailure", status=500), id="internal-failure"),
+        # A bare 503 from in front of SES has no error type: botocore names it "503".
+        pytest.param(lambda: ses_error("503", "Service Unavailable", status=503), id="bare-503"),
+        pytest.param(
+            lambda: EndpointConnectionError(endpoint_url="https://email.eu-west-2.amazonaws.com"),
+            id="unreachable",
+        ),
+    ],
+)
+def test_every_kind_of_ses_outage_is_deferred_and_sent_once_after_recovery(
+    notifications: ModuleType,
+    mail: Mailbox,
+    ses_faults: SesFaults,
+    failure: Callable[[], ClientError | BotoCoreError],
+) -> None:
+    (item,) = confirmations(1)
+    ses_faults.fail_next = 1
+    ses_faults.error = failure
+
+    with pytest.raises(service.DeliveryDeferred):
+        service.deliver(item["pk"])
+
+    stored = stored_item(item["pk"])
+    assert stored["status"] == "pending"  # the claim is released
+    assert stored["last_error"].startswith(("SES: ", "SES unreachable: "))
+    assert "claim" not in stored and "lease_until" not in stored
+    assert invoke(notifications, [stream_record(item)]) == []
+    assert invoke(notifications, [stream_record(item)]) == []
+    assert sent_to(mail) == Counter(PEOPLE[:1])
 
 
 def test_a_redelivered_batch_sends_nothing_twice(notifications: ModuleType, mail: Mailbox) -> None:

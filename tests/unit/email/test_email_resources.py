@@ -1,12 +1,19 @@
 """template.yaml wires the email path as docs/email.md says: the outbox stream with its
-filter and bounded retries, the DLQ and its alarm, the configuration set's feedback."""
+filter and bounded retries, the DLQ and its alarm, the configuration set's feedback, and
+every address a stack parameter (none in the code)."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from infra.local import template
+
+ROOT = Path(__file__).resolve().parents[3]
+# What an email address looks like in a file (the privacy check's pattern).
+ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -62,7 +69,14 @@ def test_bounces_and_complaints_reach_email_feedback_through_an_encrypted_topic(
         "Ref": "EmailFeedbackKey"
     }
 
-    events = resource("EmailFeedbackFunction")["Properties"]["Events"]
+    feedback = resource("EmailFeedbackFunction")["Properties"]
+    # SNS invokes it asynchronously: bounded retries, then the same DLQ (and its alarm).
+    assert feedback["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    assert feedback["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["NotificationsDLQ", "Arn"]},
+    }
+    events = feedback["Events"]
     assert events["SesFeedback"] == {
         "Type": "SNS",
         "Properties": {"Topic": {"Ref": "EmailFeedbackTopic"}},
@@ -73,3 +87,24 @@ def test_bounces_and_complaints_reach_email_feedback_through_an_encrypted_topic(
         if e["Type"] == "Api"
     }
     assert routes == {("get", "/email/unsubscribe"), ("post", "/email/unsubscribe")}
+
+
+def test_no_address_is_written_in_the_code_or_the_templates() -> None:
+    # The sender, the moderators and the organisers are stack parameters (the template's
+    # defaults are examples): nothing under shared/ or functions/ names an address.
+    found = [
+        f"{path.relative_to(ROOT)}: {match}"
+        for folder in ("shared", "functions")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in {".py", ".html", ".txt", ".json", ".yaml", ".md"}
+        and "__pycache__" not in path.parts
+        for match in ADDRESS.findall(path.read_text(encoding="utf-8"))
+    ]
+
+    assert found == []
+    parameters = template.load()["Parameters"]
+    for name in ("SenderAddress", "ModeratorsAddress", "OrganisersAddress", "SiteUrl"):
+        assert parameters[name]["Type"] == "String", name
+    assert resource("NotificationsFunction")["Properties"]["Environment"]["Variables"][
+        "SENDER_ADDRESS"
+    ] == {"Ref": "SenderAddress"}

@@ -101,3 +101,66 @@ def test_the_digest_says_how_long_the_oldest_comment_has_waited() -> None:
     assert "The oldest has waited 2 hours." in rendered.text
     assert age("2021-07-20T09:00:00Z", CREATED) == "2 days"
     assert age("2021-07-22T08:59:00Z", CREATED) == "1 minute"
+
+
+# Not typed by a person: links (validated http(s) when the item is written), times and zones.
+_NOT_TYPED = {"starts_at", "ends_at", "timezone", "offer_expires_at", "oldest_waiting_since", "url"}
+
+
+def _typed_as_script(value: object, key: str = "") -> object:
+    if isinstance(value, dict):
+        return {k: _typed_as_script(v, k) for k, v in value.items()}
+    if isinstance(value, str) and key not in _NOT_TYPED and not key.endswith("_url"):
+        return f"{SCRIPT} {value}"
+    return value
+
+
+# Every kind with something a person typed (the digest has only counts, times and links).
+TYPED_KINDS = sorted(k for k in KINDS if _typed_as_script(DATA[k]) != DATA[k])
+
+
+def test_every_kind_but_the_digest_shows_something_a_person_typed() -> None:
+    assert set(KINDS) - set(TYPED_KINDS) == {"moderation_digest"}
+
+
+@pytest.mark.parametrize("kind", TYPED_KINDS)
+def test_html_in_any_variable_of_any_kind_is_escaped_in_the_html_part(kind: str) -> None:
+    data = _typed_as_script(message(kind).data)
+
+    rendered = render(kind, data, created_at=CREATED)  # type: ignore[arg-type]
+
+    assert "<script" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    # The text part is plain text: what was typed is shown as typed.
+    assert SCRIPT in rendered.text
+
+
+def _at(starts_at: str, ends_at: str, timezone: str) -> str:
+    data = {
+        **DATA["registration_confirmed"],
+        "event": {
+            "title": "Community Space",
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "timezone": timezone,
+        },
+    }
+    return render("registration_confirmed", data, created_at=CREATED).text
+
+
+def test_a_winter_workshop_is_shown_in_gmt() -> None:
+    text = _at("2021-12-09T11:00:00Z", "2021-12-09T12:30:00Z", "Europe/London")
+
+    assert "11:00-12:30 GMT, Thursday 9 December 2021" in text
+
+
+def test_a_workshop_elsewhere_is_shown_in_its_own_zone_named() -> None:
+    text = _at("2021-07-22T15:00:00Z", "2021-07-22T16:30:00Z", "America/New_York")
+
+    assert "11:00-12:30 EDT, Thursday 22 July 2021" in text
+
+
+def test_a_workshop_past_midnight_names_both_days() -> None:
+    text = _at("2021-07-22T22:00:00Z", "2021-07-23T00:30:00Z", "Europe/London")
+
+    assert "23:00 BST, Thursday 22 July 2021 - 01:30 BST, Friday 23 July 2021" in text
