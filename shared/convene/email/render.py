@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from convene.email.config import get_email_settings
 from convene.email.outbox import KINDS
-from convene.timefmt import parse_utc, when, zone
+from convene.timefmt import parse_utc, when, zone, zone_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -45,7 +45,7 @@ def event_when(event: dict[str, Any], tz_name: str | None = None) -> str:
 def moment_in(value: Any, tz_name: str) -> str:
     """One moment in a zone, named: "12:00 BST, Friday 23 July 2021"."""
     local = _moment(value).astimezone(zone(tz_name))
-    return f"{local:%H:%M} {local.tzname()}, {local:%A} {local.day} {local:%B %Y}"
+    return f"{local:%H:%M} {zone_label(local)}, {local:%A} {local.day} {local:%B %Y}"
 
 
 def age(since: Any, until: Any) -> str:
