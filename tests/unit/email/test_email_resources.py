@@ -49,6 +49,20 @@ def test_the_dlq_keeps_messages_for_two_weeks_and_alarms_on_any() -> None:
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
+def test_the_alarm_tells_someone_through_an_encrypted_topic() -> None:
+    alarm = resource("NotificationsDLQAlarm")["Properties"]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+    topic = resource("AlarmTopic")["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "EmailFeedbackKey"}
+    key = resource("EmailFeedbackKey")["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s["Principal"].get("Service") == "cloudwatch.amazonaws.com" for s in key)
+
+    subscription = resource("AlarmSubscription")
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
 def test_addresses_come_from_stack_parameters() -> None:
     env = resource("NotificationsFunction")["Properties"]["Environment"]["Variables"]
 
