@@ -165,6 +165,16 @@ def _static_dir(args: argparse.Namespace) -> Path | None:
     return None
 
 
+def _pages(static_dir: Path | None) -> Any:
+    """The web pages rendered on request (infra/local/pages.py), next to the static
+    files; none when the twin serves no web pages."""
+    if static_dir is None:
+        return None
+    from infra.local.pages import SitePages
+
+    return SitePages()
+
+
 def up(args: argparse.Namespace) -> int:
     stack = Stack()
     atexit.register(stack.close)
@@ -437,6 +447,7 @@ def _start_functions(
             ),
             local_routes=routes,
             static_dir=static_dir,
+            pages=_pages(static_dir),
             parameters=parameters,
             region=provisioned.region,
         )

@@ -29,7 +29,8 @@ What it does, read from the template (``doc``, as ``infra.local.template.load()`
   ``DEFAULT_5XX`` response and message "Internal server error"; the traceback goes to the
   log, never the request.
 * ``/_local/*`` requests go first to the ``local_routes`` callback; ``GET``/``HEAD`` of a
-  path that is no API resource may be a static file under ``static_dir``.
+  path that is no API resource may be a web page rendered on request (``pages``, see
+  ``infra/local/pages.py``) or a static file under ``static_dir``.
 
 Not emulated: throttling, usage plans, API keys, request validators, authorizer result
 caching, binary media type settings (the rule above stands in for them), and the 29 s
@@ -128,6 +129,8 @@ class LocalResponse:
 
 
 LocalRoutes = Callable[[LocalRequest], LocalResponse | None]
+# (path, query, the gateway's own URL) -> a rendered web page, or None
+PageHook = Callable[[str, Mapping[str, list[str]], str], LocalResponse | None]
 
 
 # ---------------------------------------------------------------- template values
@@ -728,8 +731,10 @@ class GatewayServer(ThreadingHTTPServer):
         static_dir: Path | None,
         parameters: Mapping[str, str] | None,
         region: str,
+        pages: PageHook | None = None,
     ) -> None:
         self.runtime = runtime
+        self.pages = pages
         self.doc = doc
         self.auth = auth
         self.local_routes = local_routes
@@ -784,6 +789,7 @@ def start_gateway(
     static_dir: Path | None = None,
     parameters: Mapping[str, str] | None = None,
     region: str = "eu-west-2",
+    pages: PageHook | None = None,
 ) -> GatewayServer:
     """Starts the gateway for the Api events of ``doc`` on ``host:port`` (loopback only;
     port 0 picks a free port) and returns the running server (``.url``, ``.stop()``).
@@ -791,6 +797,8 @@ def start_gateway(
     ``auth``: how Cognito tokens are checked. ``local_routes``: called first for every
     ``/_local/...`` request; returning None falls through to normal routing.
     ``static_dir``: files served for GET/HEAD of paths that are no API resource.
+    ``pages``: asked first for such paths (``pages(path, query, gateway_url)``): the web
+    pages rendered on request (``infra.local.pages``); None falls through to the files.
     ``parameters``: template parameter overrides (e.g. ``AllowedOrigin``) used where the
     gateway reads the template (stage, CORS, gateway response headers)."""
     if host not in _LOOPBACK:
@@ -804,6 +812,7 @@ def start_gateway(
         static_dir=static_dir,
         parameters=parameters,
         region=region,
+        pages=pages,
     )
     return server.start()
 
@@ -913,6 +922,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         match = server.routes.match(raw_path)
         if match is None:
+            if method in ("GET", "HEAD") and server.pages is not None:
+                page = server.pages(unquote(raw_path), _query_lists(query), server.url)
+                if page is not None:
+                    return "page", page
             if method in ("GET", "HEAD") and server.static_dir is not None:
                 static = self._static(unquote(raw_path))
                 if static is not None:

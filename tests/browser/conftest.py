@@ -3,8 +3,10 @@
 * Chromium is the Debian package at /usr/bin/chromium (`make system-deps` installs it; CI
   runs that). `playwright install` is never needed: the browser is launched through
   `executable_path`. A missing Chromium fails the run (it is not skipped).
-* The pages are served by the twin's gateway from web/ at its SITE_URL
-  (http://localhost:<port>), the origin the API's 303s and CORS settings name.
+* The pages are served by the twin's gateway at its SITE_URL (http://localhost:<port>),
+  the origin the API's 303s and CORS settings name: rendered on request from the API by
+  infra/site's templates (infra/local/pages.py), and the files of web/.
+  test_static_site.py serves the generator's output from a plain file server instead.
 * Every test here is marked `browser`. Screenshots go to tests/browser/screenshots/
   (git-ignored); with UPDATE_DOCS_SCREENSHOTS=1 the key screens are also written to
   docs/screenshots/ for the README.

@@ -27,6 +27,10 @@ def test_the_home_page_lists_upcoming_workshops_with_their_zone_named(
     expect(card).to_contain_text(event["when"])
     expect(card).to_contain_text(re.compile(r"\d+:\d+-\d+:\d+ (GMT|BST), \w+day"))
     expect(page.locator(".card", has_text="Members only").first).to_be_visible()
+    # Each card links to the workshop's own page, which works with JavaScript off too.
+    expect(card.get_by_role("link", name=event["title"])).to_have_attribute(
+        "href", f"/workshops/{event['id']}/"
+    )
     screenshot(page, "workshops", docs=True)
     assert not (violations := axe(page)), describe(violations)
 
@@ -62,9 +66,29 @@ def test_a_members_only_event_asks_members_to_sign_in(pages: Pages, twin: Twin) 
     assert not (violations := axe(page)), describe(violations)
 
 
+def test_without_javascript_a_members_only_event_says_signing_in_needs_it(
+    pages: Pages, twin: Twin
+) -> None:
+    events = twin.get("/events").json()["items"]
+    members = next(e for e in events if e["audience"] == "members" and e["registration_open"])
+    page = pages.new(f"/workshops/{members['id']}/", javascript=False)
+    expect(page.get_by_role("heading", level=1)).to_have_text(members["title"])
+    # (Playwright's text locators skip <noscript>: found by CSS instead.)
+    expect(page.locator("#register noscript .notice")).to_contain_text("Signing in needs")
+    expect(page.locator("form#registration")).to_be_hidden()
+    expect(page.locator("form#sign-in")).to_be_hidden()
+
+
 def test_an_unknown_event_says_so(pages: Pages) -> None:
     page = pages.new("/event.html?id=no-such-workshop")
     expect(page.locator("#status")).to_contain_text("no such workshop")
+    page = pages.new("/workshops/no-such-workshop/", javascript=False)
+    expect(page.locator("#status")).to_contain_text("no such workshop")
+
+
+def test_event_html_without_an_id_says_to_choose_a_workshop(pages: Pages) -> None:
+    page = pages.new("/event.html")
+    expect(page.locator("#status")).to_contain_text("No workshop is named")
 
 
 def test_the_comments_policy_lists_the_reasons_moderators_use(pages: Pages, twin: Twin) -> None:

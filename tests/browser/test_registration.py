@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Pages
-from tests.browser.helpers import axe, describe, link_in, screenshot, unique, wait_for_mail
+from tests.browser.helpers import (
+    axe,
+    axe_as_served,
+    describe,
+    link_in,
+    screenshot,
+    unique,
+    wait_for_mail,
+)
 from tests.integration.twin import Twin
 
 QUESTIONS = [
@@ -151,7 +159,7 @@ def test_the_confirm_page_confirms_with_the_token(
     # The token does not stay in the address bar or the history.
     assert "token=" not in page.url
     expect(page.get_by_role("link", name="Back to the workshop")).to_have_attribute(
-        "href", f"/event.html?id={event['id']}"
+        "href", f"/workshops/{event['id']}/"
     )
     screenshot(page, "confirm")
     assert not (violations := axe(page)), describe(violations)
@@ -213,20 +221,17 @@ def test_a_member_signs_in_and_registers_for_a_members_only_workshop(
     screenshot(page, "event-member-registered")
 
 
-def test_without_javascript_the_form_posts_and_the_api_answers_303_back_to_the_page(
-    pages: Pages, twin: Twin, site: str, event: dict[str, Any]
+def test_without_javascript_a_guest_registers_from_the_listed_page_and_confirms_by_email(
+    pages: Pages, twin: Twin, site: str
 ) -> None:
-    """The registration form is a plain form post. A static site publishes each workshop's
-    page with the form in its HTML; here that published page is the event page as the
-    browser rendered it, without its scripts, opened with JavaScript off."""
-    rendered = pages.new(f"/event.html?id={event['id']}")
-    expect(rendered.locator("form#registration")).to_be_visible()
-    html = re.sub(r"<script\b[^>]*>.*?</script>", "", rendered.content(), flags=re.S | re.I)
-
-    context = pages.context(javascript=False)
-    published = f"{site}/workshops/{event['id']}.html"
-    context.route(published, lambda route: route.fulfill(body=html, content_type="text/html"))
-    page = pages.watch(context.new_page())
+    """The seeded public workshop, JavaScript off all the way: its page is reached from the
+    list, its form is a plain form post, and the API's 303s bring the reader back to the
+    page with a message, after registering and after the confirm link."""
+    event = next(
+        e for e in twin.get("/events").json()["items"]
+        if e["audience"] == "public" and e["registration_open"] and not e["questions"]
+    )
+    page = pages.new("/", javascript=False)
     posts: list[dict[str, Any]] = []
     page.on(
         "request",
@@ -234,20 +239,40 @@ def test_without_javascript_the_form_posts_and_the_api_answers_303_back_to_the_p
         if r.method == "POST"
         else None,
     )
-    page.goto(published)
-    email = f"{unique('nojs')}@example.org"
-    fill_registration(page, "Fay Example", email)
-    with page.expect_navigation():
-        page.locator("form#registration").get_by_role("button", name="Register").click()
+    page.locator(".card", has_text=event["title"]).get_by_role("link").click()
+    expect(page).to_have_url(f"{site}/workshops/{event['id']}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(event["title"])
+    expect(page.locator("#when")).to_have_text(event["when"])
+    seats_before = event["seats_left"]
+    expect(page.locator("#seats")).to_have_text(
+        f"{seats_before} of {event['capacity']} places left"
+    )
 
-    assert posts and posts[0]["url"].endswith(f"/events/{event['id']}/registrations")
+    form = page.locator("form#registration")
+    email = f"{unique('nojs')}@example.org"
+    form.get_by_label("Your name").fill("Fay Example")
+    form.get_by_label("Email", exact=True).fill(email)
+    form.get_by_label(re.compile("I agree")).check()
+    with page.expect_navigation():
+        form.get_by_role("button", name="Register").click()
+
+    assert posts and posts[0]["url"] == f"{site}/events/{event['id']}/registrations"
     assert posts[0]["type"].startswith("application/x-www-form-urlencoded")
-    # 303 back to the event's page, with the outcome in the address.
-    assert page.url.startswith(f"{site}/event.html?id={event['id']}"), page.url
-    assert "registration=pending_confirmation" in page.url
-    # (Playwright's text locators skip <noscript>: found by CSS instead.)
-    notice = page.locator("main noscript .notice")
-    expect(notice).to_be_visible()
-    expect(notice).to_contain_text("we send a link to confirm your place")
+    # 303 back to the event's page, with the outcome in the address and on the page.
+    assert "registration=pending_confirmation" in page.url, page.url
+    expect(page.get_by_role("heading", level=1)).to_have_text(event["title"])
+    expect(page.locator(".outcome:visible")).to_have_count(1)
+    expect(page.locator("#registration-pending_confirmation")).to_be_visible()
+    expect(page.locator("#registration-pending_confirmation")).to_contain_text(
+        "we have sent you a link to confirm your place"
+    )
     screenshot(page, "event-no-javascript")
-    wait_for_mail(twin, email, "confirm your place")
+    assert not (violations := axe_as_served(page, pages.new(""))), describe(violations)
+
+    confirm = link_in(wait_for_mail(twin, email, "confirm your place"), "/registrations/confirm")
+    page.goto(confirm)
+    assert "registration=confirmed" in page.url, page.url
+    expect(page.locator("#registration-confirmed")).to_be_visible()
+    expect(page.locator("#registration-confirmed")).to_contain_text("Your place is confirmed")
+    expect(page.locator("#seats")).to_contain_text(f"{seats_before - 1} of {event['capacity']}")
+    screenshot(page, "event-no-javascript-confirmed")

@@ -29,7 +29,7 @@ async function main() {
       message += ` You are number ${data.waitlist_position} on the list.`;
     }
     say(status, message, kind);
-    $("#event-link").href = `/event.html?id=${encodeURIComponent(data.event_id)}`;
+    $("#event-link").href = `/workshops/${encodeURIComponent(data.event_id)}/`;
     $("#next").hidden = false;
     document.title = "Place confirmed – Community Space";
   } catch (error) {

@@ -1,88 +1,88 @@
-// One workshop: what, when (in the event's own zone, named), places left, and the
-// registration form with the event's questions, consent and the honeypot. Members-only
-// workshops ask members to sign in first.
-import { apiUrl, request } from "./api.js";
+// One workshop's page (rendered from the API by infra/site: the generator, or the twin on
+// request): what, when (in the event's own zone, named), places left, and the registration
+// form with the event's questions, consent and the honeypot. The page works without this
+// script (the form posts, the API answers 303 back); this script enhances it:
+//   - the form sends JSON, shows the API's errors next to each field, registers once
+//     however often it is submitted (forms.js);
+//   - members-only workshops ask members to sign in first (Cognito);
+//   - the places left and the registration state are refreshed from the API.
+// On event.html (no event in the page: what a static host has for ?id=) it goes to the
+// workshop's own page, keeping the rest of the address.
+import { request } from "./api.js";
 import { signIn, signOut, SignInError, user } from "./auth.js";
-import { $, el, params, say } from "./dom.js";
+import { $, $$, params, say } from "./dom.js";
 import { enhance, showErrors, values } from "./forms.js";
 import { seats } from "./seats.js";
-import { answersFrom, questionFields } from "./questions.js";
+import { answersFrom } from "./questions.js";
 
-// What the API's 303 (a form post, or the confirm link) says, as ?registration=<status>.
-const OUTCOMES = {
-  pending_confirmation: ["Thank you. Check your email: we have sent you a link to confirm your place.", "ok"],
-  confirmed: ["Your place is confirmed. We have emailed you the details and a calendar file.", "ok"],
-  waitlisted: ["The workshop is full, so you are on the waiting list. We email you if a place comes up.", "warn"],
-  offered: ["A place is waiting for you: confirm it from the link in your email.", "ok"],
-  cancelled: ["Your registration is cancelled. Thank you for letting us know.", "info"],
-};
+const state = { event: null, registered: false };
 
-const state = { event: null };
+/** The message the page carries for a registration status (#registration-<status>). */
+function outcome(status) {
+  const node = status && document.getElementById(`registration-${status}`);
+  if (!node) return null;
+  const kind = [...node.classList].find((c) => c.startsWith("notice-"))?.slice("notice-".length);
+  return [node.textContent.trim(), kind || "info"];
+}
 
-async function main() {
+function shell() {
   const id = params().get("id");
-  const status = $("#status");
   if (!id) {
-    say(status, "No workshop is named in the address. Choose one from the list of workshops.", "error");
+    say($("#status"), "No workshop is named in the address. Choose one from the list of workshops.", "error");
     return;
   }
-  const outcome = OUTCOMES[params().get("registration")];
-  try {
-    const { data } = await request(`/events/${encodeURIComponent(id)}`);
-    state.event = data;
-  } catch (error) {
-    say(status, error.status === 404 ? "There is no such workshop." : error.message, "error");
+  const rest = params();
+  rest.delete("id");
+  const query = rest.toString();
+  window.location.replace(
+    `/workshops/${encodeURIComponent(id)}/${query ? `?${query}` : ""}${window.location.hash}`);
+}
+
+function main() {
+  const data = $("#event-data");
+  if (!data) {
+    if (document.body.hasAttribute("data-shell")) shell();
     return;
   }
-  render(state.event);
-  if (outcome) {
-    say(status, outcome[0], outcome[1]);
+  state.event = JSON.parse(data.textContent);
+  // The outcome after the API's 303 goes in the live region, once.
+  $(".outcomes").hidden = true;
+  const after = outcome(params().get("registration"));
+  if (after) {
+    const status = $("#status");
+    say(status, after[0], after[1]);
     status.focus();
   }
+  setUp();
+  renderRegistration(state.event);
+  refresh();
 }
 
-function render(event) {
-  document.title = `${event.title} – Community Space`;
-  $("#title").textContent = event.title;
-  $("#when").textContent = event.when; // e.g. "11:00-12:30 BST, Thursday 22 July 2021"
-  $("#seats").replaceChildren(seats(event));
-  $("#audience").textContent = event.audience === "members" ? "Members of the community" : "Everyone is welcome";
-  $("#summary").textContent = event.summary;
-  $("#badges").replaceChildren(
-    event.audience === "members" ? el("span", { class: "badge badge-members" }, "Members only") : "");
-  $("#event").hidden = false;
-  renderRegistration(event);
-}
-
-async function renderRegistration(event) {
+/** Shows the form, the sign-in or the closed notice, as the event and the reader are. */
+function renderRegistration(event) {
   const form = $("#registration");
   const signInForm = $("#sign-in");
-  const regStatus = $("#register-status");
-  if (event.status === "cancelled") {
-    form.hidden = signInForm.hidden = true;
-    say(regStatus, "This workshop is cancelled.", "warn");
-    return;
-  }
-  if (!event.registration_open) {
-    form.hidden = signInForm.hidden = true;
-    say(regStatus, "Registration for this workshop is closed.", "info");
-    return;
+  const cancelled = event.status === "cancelled";
+  const open = event.registration_open && !cancelled;
+  const shown = cancelled ? "cancelled" : open ? null : "closed";
+  for (const notice of $$("[data-state]", $("#register"))) {
+    notice.hidden = notice.dataset.state !== shown;
   }
   const member = user();
-  $("#member-bar").hidden = !member;
+  $("#member-bar").hidden = !member || !open;
   if (member) $("#member-name").textContent = member.name || member.email;
+  if (!open) {
+    form.hidden = signInForm.hidden = true;
+    return;
+  }
   if (event.audience === "members" && !member) {
     form.hidden = true;
     signInForm.hidden = false;
     return;
   }
   signInForm.hidden = true;
-  // The form's action works without JavaScript (a form post, 303 back here).
-  form.action = await apiUrl(`/events/${encodeURIComponent(event.id)}/registrations`);
-  $("#questions").replaceChildren(...questionFields(event.questions));
   // A member's email comes from their account.
-  const emailField = $("#email-field");
-  emailField.hidden = Boolean(member);
+  $("#email-field").hidden = Boolean(member);
   $("#reg-email").disabled = Boolean(member);
   if (member && member.name && !$("#reg-name").value) $("#reg-name").value = member.name;
   form.hidden = false;
@@ -104,12 +104,13 @@ function setUp() {
       };
     },
     onDone: ({ data }) => {
-      const kind = data.status === "waitlisted" ? "warn" : "ok";
+      const [text, kind] = outcome(data.status) || [data.message || "Thank you.", "ok"];
+      state.registered = true;
       form.hidden = true;
       const regStatus = $("#register-status");
-      say(regStatus, data.message || OUTCOMES[data.status]?.[0] || "Thank you.", kind);
+      say(regStatus, text, kind);
       regStatus.focus();
-      refreshSeats();
+      refresh();
     },
   });
 
@@ -121,7 +122,7 @@ function setUp() {
     try {
       await signIn(signInForm.elements.email.value.trim(), signInForm.elements.password.value);
       signInForm.reset();
-      await renderRegistration(state.event);
+      renderRegistration(state.event);
       $("#reg-name").focus();
     } catch (error) {
       if (!(error instanceof SignInError)) throw error;
@@ -136,15 +137,19 @@ function setUp() {
   });
 }
 
-async function refreshSeats() {
+/** The page is a snapshot (a static page may be days old): the places left and whether
+ * registration is open come fresh from the API. */
+async function refresh() {
   try {
     const { data } = await request(`/events/${encodeURIComponent(state.event.id)}`);
+    const changed = data.status !== state.event.status
+      || data.registration_open !== state.event.registration_open;
     state.event = data;
     $("#seats").replaceChildren(seats(data));
+    if (changed && !state.registered) renderRegistration(data);
   } catch {
-    // The old count stays; the registration itself has succeeded.
+    // The page's own count stays.
   }
 }
 
-setUp();
 main();

@@ -1,31 +1,24 @@
-// The upcoming workshops: GET /events.
+// The upcoming workshops: the page lists them (rendered from GET /events by infra/site,
+// each linking to its own page); this refreshes the places left, since a static page
+// may be days old.
 import { request } from "./api.js";
-import { $, el, say } from "./dom.js";
+import { $$ } from "./dom.js";
 import { seats } from "./seats.js";
 
 async function main() {
-  const list = $("#events");
-  const status = $("#status");
-  say(status, "Loading the workshops…");
+  const cards = $$(".card[data-event-id]");
+  if (!cards.length) return;
   try {
     const { data } = await request("/events");
-    say(status, data.items.length ? "" : "No workshops are planned just now: check back soon.");
-    list.replaceChildren(...data.items.map(card));
-  } catch (error) {
-    say(status, error.message, "error");
+    const byId = new Map(data.items.map((e) => [e.id, e]));
+    for (const card of cards) {
+      const event = byId.get(card.dataset.eventId);
+      const holder = card.querySelector(".seats");
+      if (event && holder) holder.replaceChildren(seats(event));
+    }
+  } catch {
+    // The page's own counts stay.
   }
-}
-
-function card(event) {
-  const href = `/event.html?id=${encodeURIComponent(event.id)}`;
-  return el("li", { class: "card" },
-    el("h3", {}, el("a", { href }, event.title)),
-    el("p", {}, el("strong", {}, event.when)),
-    el("p", {}, event.summary),
-    el("p", { class: "actions" },
-      event.audience === "members" ? el("span", { class: "badge badge-members" }, "Members only") : "",
-      seats(event)),
-  );
 }
 
 main();

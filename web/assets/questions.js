@@ -1,43 +1,7 @@
-// An event's own questions as form fields. Each answer is posted as `answer_<id>` (a form
-// post) and sent as answers[id] (JSON); the API's errors name them `answers.<id>`.
-import { el } from "./dom.js";
-
-export function questionFields(questions, answers = {}) {
-  return questions.map((q) => field(q, answers[q.id]));
-}
-
-function field(q, answer) {
-  const id = `q-${q.id}`;
-  const name = `answer_${q.id}`;
-  const required = q.required ? { required: true, "aria-required": "true" } : {};
-  const label = q.required ? q.label : `${q.label} (optional)`;
-  if (q.kind === "text" || q.kind === "long_text") {
-    const input = q.kind === "text"
-      ? el("input", { id, name, type: "text", maxlength: 500, ...required })
-      : el("textarea", { id, name, maxlength: 5000, rows: 4, ...required });
-    if (answer) input.value = answer;
-    return el("div", { class: "field" }, el("label", { for: id, "data-name": q.label }, label), input);
-  }
-  if (q.kind === "checkbox") {
-    return el("div", { class: "field" },
-      el("label", { class: "check", for: id, "data-name": q.label },
-        el("input", { id, name, type: "checkbox", value: "on", checked: answer === true, ...required }),
-        el("span", {}, label)));
-  }
-  // choice (radio buttons) or choices (checkboxes), in a fieldset with a legend.
-  const type = q.kind === "choice" ? "radio" : "checkbox";
-  const picked = new Set(Array.isArray(answer) ? answer : answer ? [answer] : []);
-  return el("fieldset", { class: "question", id: `${id}-group` },
-    el("legend", { "data-name": q.label }, label),
-    q.options.map((option, i) =>
-      el("label", { class: "check", for: `${id}-${i}` },
-        el("input", {
-          id: `${id}-${i}`, name, type, value: option, checked: picked.has(option),
-          ...(type === "radio" ? required : {}),
-        }),
-        el("span", {}, option))),
-  );
-}
+// An event's own questions: the page renders them as form fields (infra/site's
+// templates/macros.html), each answer posted as `answer_<id>` (a form post). This turns
+// them into the answers[id] object the JSON API takes; the API's errors name them
+// `answers.<id>`.
 
 /** The answers object the JSON API takes, from the form. */
 export function answersFrom(form, questions) {

@@ -59,7 +59,7 @@ async function render(view) {
     el("dt", {}, labels[qid] || qid),
     el("dd", {}, Array.isArray(answer) ? answer.join(", ") : answer === true ? "Yes" : answer === false ? "No" : answer),
   ]));
-  $("#event-link").href = `/event.html?id=${encodeURIComponent(view.event.id)}`;
+  $("#event-link").href = `/workshops/${encodeURIComponent(view.event.id)}/`;
   const cancellable = ["pending_confirmation", "confirmed", "waitlisted", "offered"].includes(view.status);
   $("#cancel-section").hidden = !cancellable || view.event.status === "cancelled";
   $("#view").hidden = false;

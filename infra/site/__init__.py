@@ -1,0 +1,15 @@
+"""The community's web pages, rendered from the public API.
+
+One set of Jinja2 templates (``templates/``, autoescaped) makes every page that shows
+API data: the workshops list, one page per workshop with its registration form, the blog
+posts (their text is in ``posts/``) and the ``event.html`` / ``post.html`` pages that
+JavaScript fills from ``?id=``. Two users of the same render functions:
+
+* ``python -m infra.site build --api URL --out DIR`` writes a static site (``web/`` plus
+  the rendered pages) for any static host;
+* the offline twin renders the same pages on request (``infra/local/pages.py``), so
+  they are always current.
+
+Data comes from the public API over HTTP only (``GET /events``, ``GET /events/{id}``,
+``GET /posts/{id}/comments``), never from the tables.
+"""

@@ -1,0 +1,131 @@
+"""Render the pages from the public API's answers: the functions the generator
+(``infra.site.build``) and the twin (``infra.local.pages``) share.
+
+Every page comes from ``templates/`` through one autoescaping Jinja2 environment: what the
+API says goes into the HTML as text, never as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from infra.site.api import SAFE_ID, ApiError, NotFound, PublicApi
+
+HERE = Path(__file__).resolve().parent
+POSTS = HERE / "posts"
+
+# What the page says after a registration form post or the confirm link: the API answers
+# 303 to the event's page with ?registration=<status>. The page carries every message (the
+# JavaScript reads them from there); the server-rendered page (the twin) shows the one the
+# query names, and a static page shows the one the address's #registration-<status> names
+# (CSS :target), with no script.
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "pending_confirmation": (
+        "Thank you. Check your email: we have sent you a link to confirm your place.",
+        "ok",
+    ),
+    "confirmed": (
+        "Your place is confirmed. We have emailed you the details and a calendar file.",
+        "ok",
+    ),
+    "waitlisted": (
+        "The workshop is full, so you are on the waiting list. We email you if a place comes up.",
+        "warn",
+    ),
+    "offered": ("A place is waiting for you: confirm it from the link in your email.", "ok"),
+    "cancelled": ("Your registration is cancelled. Thank you for letting us know.", "info"),
+}
+
+_env = Environment(
+    loader=FileSystemLoader(str(HERE)),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered page and the HTTP status a server answers it with."""
+
+    html: str
+    status: int = 200
+
+
+def workshop_path(event_id: str) -> str:
+    """Where a workshop's page lives on the site (the generator writes
+    ``workshops/<id>/index.html``). Not under /events/: that is the API's path, and the
+    twin (like a site that forwards API paths to the API) serves both from one origin."""
+    return f"/workshops/{event_id}/"
+
+
+def post_path(post_id: str) -> str:
+    return f"/blog/{post_id}"
+
+
+_env.globals.update(workshop_path=workshop_path, post_path=post_path, outcomes=OUTCOMES)
+
+
+def post_ids() -> list[str]:
+    """The blog posts this site publishes: one file each in ``posts/`` (``<post id>.html``,
+    a template that extends ``templates/post.html``)."""
+    return sorted(p.stem for p in POSTS.glob("*.html") if SAFE_ID.match(p.stem))
+
+
+class Site:
+    """Renders pages with data from ``api``. ``public_api`` is the API's URL as browsers
+    reach it, for form actions: ``""`` when the site and the API share an origin (the
+    twin), else e.g. ``https://api.community.example.org/prod``."""
+
+    def __init__(self, api: PublicApi, *, public_api: str = "") -> None:
+        self.api = api
+        self.public_api = public_api.rstrip("/")
+
+    def _render(self, name: str, **context: Any) -> str:
+        return _env.get_template(name).render(api=self.public_api, **context)
+
+    # ------------------------------------------------------------ workshops
+
+    def index(self) -> Page:
+        """The upcoming workshops, each linking to its own page."""
+        return Page(self._render("templates/index.html", events=self.api.events()))
+
+    def event(self, event_id: str, *, outcome: str | None = None) -> Page:
+        """One workshop with its registration form; 404 page for an unknown or draft one.
+        ``outcome``: the ``?registration=`` status the API's 303 carried, if any."""
+        try:
+            event = self.api.event(event_id)
+        except NotFound:
+            return Page(
+                self._render("templates/event.html", event=None, missing=True, outcome=None), 404
+            )
+        shown = outcome if outcome in OUTCOMES else None
+        return Page(self._render("templates/event.html", event=event, missing=False, outcome=shown))
+
+    def event_shell(self) -> Page:
+        """``event.html``: the page that reads ``?id=`` with JavaScript and goes to the
+        workshop's own page (a static host cannot read the query)."""
+        return Page(self._render("templates/event.html", event=None, missing=False, outcome=None))
+
+    # ------------------------------------------------------------ blog
+
+    def post(self, post_id: str) -> Page | None:
+        """A blog post's page with its comments and comment form; None if the site has no
+        such post."""
+        if post_id not in post_ids():
+            return None
+        count = self.api.comment_count(post_id)
+        return Page(self._render(f"posts/{post_id}.html", post_id=post_id, count=count))
+
+    def post_shell(self) -> Page:
+        """``post.html?id=``: the comments of any post (JavaScript reads the id)."""
+        return Page(self._render("templates/post.html", post_id=None, count=None, title="Comments"))
+
+
+__all__ = ["OUTCOMES", "ApiError", "NotFound", "Page", "PublicApi", "Site", "post_ids"]
