@@ -306,3 +306,59 @@ def test_a_retried_request_with_the_same_idempotency_key_answers_the_same_with_o
     assert len({text for _, text in results}) == 1
     assert [m["kind"] for m in _mail()] == ["registration_confirm_request"]
     assert len(_registrations(event_id)) == 1
+
+
+def test_moving_the_workshop_while_people_confirm_leaves_every_ttl_on_the_new_end(
+    tables: None,
+) -> None:
+    """Confirmations that read the workshop before it moved may write the old TTL after
+    the walk went by; the walk's later pass puts them right (registrations.retention)."""
+    from convene.events import service as events
+    from convene.events.models import EventPatch
+    from convene.registrations import organisers, reminders, retention, service
+
+    event_id = _workshop(capacity=20)
+    tokens = _register_guests(event_id, 60)
+    edited = NOW + timedelta(minutes=30)
+
+    def move() -> None:
+        patch = {"starts_at": "2021-07-22T14:00:00+01:00", "ends_at": "2021-07-22T15:30:00+01:00"}
+        events.update_event(
+            event_id, EventPatch.model_validate(patch), organiser="organiser-ruth", now=edited
+        )
+        organisers.after_event_update(event_id, now=edited)
+
+    work: list[Callable[[], Any]] = [
+        partial(service.confirm, t, now=edited) for t in tokens.values()
+    ]
+    work.insert(len(work) // 3, move)
+    _, errors = _run_all(work)
+    assert errors == []
+
+    at = edited
+    for _ in range(4):  # scheduled runs, each a settle time apart, until the walk is done
+        at += retention.SETTLE + timedelta(minutes=1)
+        reminders.run(at)
+        walks = [
+            i
+            for i in _scan(_table())
+            if i.get("entity") == "notice" and i["kind"] == retention.KIND
+        ]
+        if walks and all(w["done"] for w in walks):
+            break
+
+    ttl = int(datetime(2021, 10, 20, 14, 30, tzinfo=UTC).timestamp())  # 22 July 15:30 BST + 90 days
+    regs = _registrations(event_id)
+    assert Counter(r["state"] for r in regs) == {"confirmed": 20, "waitlisted": 40}
+    assert {int(r["expires_at"]) for r in regs} == {ttl}
+    ids = {r["id"] for r in regs}
+    items = _scan(_table())
+    people = [i for i in items if i.get("entity") == "person" and i["event_id"] == event_id]
+    assert len(people) == 60 and {int(p["expires_at"]) for p in people} == {ttl}
+    manage = [
+        i
+        for i in items
+        if i.get("entity") == "token" and i["purpose"] == "manage" and i["registration_id"] in ids
+    ]
+    assert len(manage) >= 60 and {int(t["expires_at"]) for t in manage} == {ttl + 86_400}
+    assert int(_event(event_id)["personal_until"]) == ttl

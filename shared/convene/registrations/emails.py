@@ -33,6 +33,16 @@ def expires_at(event: Event) -> int:
     return int(personal_data_until(event).timestamp())
 
 
+def tracked(reg: Registration, entries: Entries) -> Registration:
+    """`reg` with the manage tokens that `entries` (its email) put, so that the
+    registration written in the same transaction lists them: their TTL can then follow
+    the event's (registrations.retention) and erasing the registration removes them."""
+    minted = table.manage_token_hashes(entries)
+    if not minted:
+        return reg
+    return reg.model_copy(update={"manage_tokens": reg.manage_tokens | minted})
+
+
 # ---------------------------------------------------------------- links
 
 

@@ -311,8 +311,18 @@ class Registration(BaseModel):
     last_sent_at: AwareDatetime | None = None
     reminded: set[str] = Field(default_factory=set)
     version: int = 0  # every write is conditional on the version read
+    # The keyed hash of the email: names the person item (so moving its TTL needs no key).
+    person_hash: str | None = None
+    # SHA-256 hashes of the manage tokens sent for it (their TTL follows the event's).
+    manage_tokens: set[str] = Field(default_factory=set)
+    # As stored (read only): the item's TTL, and the TTL its person item and manage tokens
+    # were given (registrations.retention compares both with the event's end + retention).
+    expires_at: int | None = None
+    personal_until: int | None = None
 
-    @field_validator("position", "version", "joined_place", mode="before")
+    @field_validator(
+        "position", "version", "joined_place", "expires_at", "personal_until", mode="before"
+    )
     @classmethod
     def _int(cls, value: Any) -> Any:
         return int(value) if value is not None else value

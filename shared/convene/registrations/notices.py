@@ -17,7 +17,7 @@ from typing import Any
 
 from convene.db import TransactionCancelled
 from convene.events.models import Event
-from convene.registrations import emails, table
+from convene.registrations import emails, retention, table
 from convene.registrations.models import SEATED, Registration
 from convene.registrations.table import Contention, EventState
 from convene.timefmt import utc_iso
@@ -57,6 +57,8 @@ def process(notice_id: str, now: datetime, *, budget: int) -> tuple[int, bool]:
         return 0, True
     if notice.get("done"):
         return int(notice.get("sent", 0)), True
+    if notice["kind"] == retention.KIND:
+        return retention.process(notice, now, budget=budget)  # no email: personal data TTL
     state = table.load_event(str(notice["event_id"]))
     states: list[str] = list(notice["states"])
     step = int(notice.get("step", 0))
@@ -104,12 +106,21 @@ def process(notice_id: str, now: datetime, *, budget: int) -> tuple[int, bool]:
 def _send(notice: dict[str, Any], reg: Registration, event: Event, now: datetime) -> bool:
     nid = str(notice["id"])
     kind = notice["kind"]
-    if kind == "event_changed":
-        items = emails.event_changed(reg, event, nid, now)
-    elif kind == "organiser_message":
-        items = emails.organiser_message(
-            reg, event, nid, str(notice["subject"]), str(notice["body"]), now
-        )
+    if kind in {"event_changed", "organiser_message"}:
+        if kind == "event_changed":
+            mail = emails.event_changed(reg, event, nid, now)
+        else:
+            mail = emails.organiser_message(
+                reg, event, nid, str(notice["subject"]), str(notice["body"]), now
+            )
+        # The registration lists the manage token in the email (its TTL follows the
+        # event's) and takes the event's TTL; if it is gone (erased), nothing is sent.
+        items = [
+            table.record_manage_tokens(
+                reg, table.manage_token_hashes(mail), expires_at=emails.expires_at(event)
+            ),
+            *mail,
+        ]
     else:
         left = reg.model_copy(
             update={
@@ -130,11 +141,16 @@ def _send(notice: dict[str, Any], reg: Registration, event: Event, now: datetime
             ),
             *emails.event_cancelled(left, event, nid, notice.get("reason"), now),
         ]
-    try:
-        table.transact(items)
-    except (Contention, TransactionCancelled):
-        return False  # already sent (the outbox key exists), or changing: see next page/run
-    return True
+    for attempt in range(3):
+        table.pause(attempt)
+        try:
+            table.transact(items)
+        except Contention:
+            continue  # another transaction had the registration: shortly again
+        except TransactionCancelled:
+            return False  # already sent (the outbox key exists), gone, or changed: next page/run
+        return True
+    return False
 
 
 def pending(now: datetime, *, budget: int) -> int:

@@ -16,7 +16,7 @@ from datetime import datetime
 from convene.db import TransactionCancelled
 from convene.errors import Gone, NotFound
 from convene.events.models import PublicQuestion
-from convene.registrations import notices, seats, table
+from convene.registrations import notices, retention, seats, table
 from convene.registrations.models import (
     ACTIVE,
     AUDIENCES,
@@ -161,11 +161,13 @@ def cancel_event(event_id: str, *, reason: str | None, now: datetime) -> NoticeR
 
 def after_event_update(event_id: str, *, now: datetime) -> None:
     """What an edit of the event means for its registrants: a notice with the new time
-    (SEQUENCE + 1 in the calendar file) and offers for seats that became free."""
+    (SEQUENCE + 1 in the calendar file), their personal data kept until the new end +
+    retention (registrations.retention), and offers for seats that became free."""
     state = table.load_event(event_id)
     if state is None or state.event.status != "published":
         return
     announce_time_change(state, now=now)
+    retention.follow(state, now)
     seats.fill_free_seats(event_id, now)
 
 

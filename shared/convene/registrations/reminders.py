@@ -17,19 +17,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from convene.db import TransactionCancelled
 from convene.errors import ConveneError
 from convene.events.models import Event
-from convene.registrations import emails, notices, organisers, seats, table
+from convene.registrations import emails, notices, organisers, retention, seats, table
 from convene.registrations.models import Registration
-from convene.registrations.table import Contention, EventState
+from convene.registrations.table import Contention
 
 BUDGET = 300
 EVENTS_PER_RUN = 100
 LAPSED_PER_RUN = 50
 PAGE = 25
+FOLLOW_BUDGET = 50
 
 
 @dataclass
@@ -39,6 +39,7 @@ class RunSummary:
     offers: int = 0
     notices: int = 0
     events: int = 0
+    personal_data: int = 0  # walks started that move personal data's TTL
     unfinished: list[str] = field(default_factory=list)
 
 
@@ -47,12 +48,17 @@ def run(now: datetime, *, budget: int = BUDGET) -> RunSummary:
     summary.lapsed = lapse_offers(now)
     summary.notices = notices.pending(now, budget=budget // 3)
     for item in table.upcoming_events(now, limit=EVENTS_PER_RUN):
-        state = _state(item)
+        state = table.event_state(item)
         summary.events += 1
         if state.event.sequence > state.notified_sequence:
             fresh = table.load_event(state.id)
             if fresh is not None:
                 organisers.announce_time_change(fresh, now=now)
+        if retention.target(state.event) != state.personal_until:
+            # An edit whose request did not get as far as moving the personal data's TTL.
+            fresh = table.load_event(state.id)
+            if fresh is not None and retention.follow(fresh, now, budget=FOLLOW_BUDGET):
+                summary.personal_data += 1
         if state.event.seats_taken < state.event.capacity and state.waiting > 0:
             summary.offers += seats.fill_free_seats(state.id, now)
         if budget > 0:
@@ -62,15 +68,6 @@ def run(now: datetime, *, budget: int = BUDGET) -> RunSummary:
             if not finished:
                 summary.unfinished.append(state.id)
     return summary
-
-
-def _state(item: dict[str, Any]) -> EventState:
-    return EventState(
-        event=Event.model_validate(item),
-        waiting=int(item.get("waiting", 0)),
-        waitlist_next=int(item.get("waitlist_next", 0)),
-        notified_sequence=int(item.get("notified_sequence", 0)),
-    )
 
 
 def lapse_offers(now: datetime) -> int:
@@ -142,11 +139,13 @@ def _send(reg: Registration, event: Event, key: str, now: datetime) -> bool:
         marked = reg.model_copy(
             update={"reminded": {*reg.reminded, key}, "version": reg.version + 1}
         )
+        mail = emails.reminder(marked, event, key, now)
+        marked = emails.tracked(marked, mail)
         items = [
             table.put_registration(
                 marked, expires_at=emails.expires_at(event), read_version=reg.version
             ),
-            *emails.reminder(marked, event, key, now),
+            *mail,
         ]
         try:
             table.transact(items)

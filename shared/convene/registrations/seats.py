@@ -42,6 +42,16 @@ class RegistrationChanged(Exception):
     """The registration was changed by someone else since it was read."""
 
 
+class ExtraRefused(Exception):
+    """An entry the caller added to the placing transaction (`before`: a new
+    registration's person item) was refused. `found` is that item as it is (None if it is
+    gone), handed back by DynamoDB: the caller needs no read to see why."""
+
+    def __init__(self, found: dict[str, Any] | None) -> None:
+        super().__init__("refused")
+        self.found = found
+
+
 def open_event(event_id: str, now: datetime) -> EventState:
     """The event, if one may register for it now; otherwise the error that says why."""
     return check_open(table.load_event(event_id), now)
@@ -77,22 +87,66 @@ def place(
     *,
     read_version: int | None,
     before: Extra | None = None,
+    state: EventState | None = None,
 ) -> Registration:
     """Confirms `reg` into a free seat, or puts it on the waiting list with the next
     ticket; the registration as placed. `read_version` is the stored version (None: `reg`
     is new). `before` adds entries (the person item of a new registration) to the
-    transaction that stores it; a failed condition there is raised as
-    TransactionCancelled, for the caller to handle.
+    transaction that stores it; if one is refused, ExtraRefused says what it found.
+    `state`: the event as the caller just read it (else it is read here).
 
-    Two steps. The registration is marked as confirming (its own item: no contention),
-    then placed in a batch: one transaction seats (or queues) up to BATCH confirming
-    registrations, oldest first, whoever's request runs it. A crowd confirming at once
-    thus shares a few transactions on the event item instead of racing for it one by one,
-    and each request returns as soon as its own registration is placed."""
-    state = open_event(reg.event_id, now)
+    When nobody else is being placed, one transaction places `reg` at once. Otherwise (a
+    crowd), or when that transaction loses a race, two steps: the registration is marked
+    as confirming (its own item: no contention), then placed in a batch: one transaction
+    seats (or queues) up to BATCH confirming registrations, oldest first, whoever's
+    request runs it. A crowd confirming at once thus shares a few transactions on the
+    event item instead of racing for it one by one, nobody overtakes those already
+    waiting to be placed, and each request returns as soon as its own registration is
+    placed."""
+    state = check_open(state, now) if state is not None else open_event(reg.event_id, now)
     if state.event.seats_left == 0 and not state.event.waitlist:
         raise _full()
-    return _place_queued(_mark_confirming(reg, now, read_version, before), now)
+    if read_version is not None and reg.confirming_since is not None:
+        return _place_queued(reg, now, known=state)  # a second click while being placed
+    queue = table.confirming(reg.event_id, limit=BATCH)
+    if any(r.id != reg.id and r.confirming_since is not None for r in queue):
+        marked = _mark_confirming(reg, now, read_version, before)
+        return _place_queued(marked, now, known=state, queue=queue)
+    placed, known = _place_alone(reg, state, now, read_version, before)
+    if placed is not None:
+        return placed
+    marked = _mark_confirming(reg, now, read_version, before)
+    return _place_queued(marked, now, known=known)
+
+
+def _place_alone(
+    reg: Registration,
+    state: EventState,
+    now: datetime,
+    read_version: int | None,
+    before: Extra | None,
+) -> tuple[Registration | None, EventState | None]:
+    """One transaction: `reg` straight from unconfirmed (or new) to placed. (None, the
+    event as it now is) when it lost a race on the event item: the caller queues it."""
+    placed, entries, seats, waiting = _seat_or_queue(
+        state, [reg], now, read_versions={reg.id: read_version}
+    )
+    if not placed:
+        raise _full()
+    extra = before(placed[0]) if before else []
+    items = [table.place_batch(state, seats=seats, waiting=waiting, now=now), *entries, *extra]
+    try:
+        table.transact(items)
+    except Contention:
+        return None, None
+    except TransactionCancelled as exc:
+        first_extra = 1 + len(entries)
+        if any(exc.failed(first_extra + i) for i in range(len(extra))):
+            raise ExtraRefused(table.item_after_failure(exc, first_extra)) from exc
+        if exc.failed(1):
+            raise RegistrationChanged(reg.id) from exc
+        return None, table.event_after_failure(exc, 0) if exc.failed(0) else None
+    return placed[0], None
 
 
 BATCH = 24  # three entries each (registration, token, email) + the event: under 100
@@ -115,19 +169,29 @@ def _mark_confirming(
             continue
         except TransactionCancelled as exc:
             if any(exc.failed(i) for i in range(len(extra))):
-                raise
+                raise ExtraRefused(table.item_after_failure(exc, 0)) from exc
             raise RegistrationChanged(reg.id) from exc
         return marked
     raise AssertionError("unreachable")
 
 
-def _place_queued(mine: Registration, now: datetime) -> Registration:
-    known: EventState | None = None
+def _place_queued(
+    mine: Registration,
+    now: datetime,
+    *,
+    known: EventState | None = None,
+    queue: list[Registration] | None = None,
+) -> Registration:
+    """Places `mine` (marked as confirming) in a batch. `known` and `queue`: the event and
+    the confirming registrations as the caller just read them, for the first attempt
+    (`mine` is then as the caller wrote or read it)."""
     stale: set[str] = set()
+    current: Registration | None = mine
     for _ in table.attempts():
-        current = table.get_registration(mine.id)
         if current is None:
-            raise NotFound("There is no such registration.")
+            current = table.get_registration(mine.id)
+            if current is None:
+                raise NotFound("There is no such registration.")
         if current.state != "pending_confirmation":
             return current  # placed: by this request or by another one's batch
         try:
@@ -136,9 +200,11 @@ def _place_queued(mine: Registration, now: datetime) -> Registration:
             _unmark(current)
             raise
         known = None
+        confirming = queue if queue is not None else table.confirming(mine.event_id, limit=BATCH)
+        queue = None
         batch = [current] + [
             r
-            for r in table.confirming(mine.event_id, limit=BATCH)
+            for r in confirming
             if r.id != current.id and r.id not in stale and r.confirming_since is not None
         ]
         batch.sort(key=lambda r: (r.confirming_since or now, r.id))
@@ -151,6 +217,7 @@ def _place_queued(mine: Registration, now: datetime) -> Registration:
         try:
             table.transact(items)
         except Contention:
+            current = None
             continue
         except TransactionCancelled as exc:
             if exc.failed(0):
@@ -158,18 +225,27 @@ def _place_queued(mine: Registration, now: datetime) -> Registration:
             for index, reg in enumerate(placed):
                 if reg.id != mine.id and exc.failed(1 + 3 * index):
                     stale.add(reg.id)  # changed since the index was read: its owner's turn
+            current = None
             continue
         for reg in placed:
             if reg.id == mine.id:
                 return reg
+        current = None  # older ones filled the batch: read it again, then the next batch
     raise AssertionError("unreachable")
 
 
 def _seat_or_queue(
-    state: EventState, batch: list[Registration], now: datetime
+    state: EventState,
+    batch: list[Registration],
+    now: datetime,
+    *,
+    read_versions: dict[str, int | None] | None = None,
 ) -> tuple[list[Registration], list[dict[str, Any]], int, int]:
     """Free seats first, then the waiting list, in the order of the batch. Returns the
-    registrations as placed, their transaction entries, and the seats and tickets used."""
+    registrations as placed, their transaction entries (three each: registration, token,
+    email), and the seats and tickets used. `read_versions`: the stored version of a
+    registration when it is not `reg.version` (None: not stored yet)."""
+    read_versions = read_versions or {}
     event = state.event
     free = event.capacity - event.seats_taken if state.waiting == 0 else 0
     placed: list[Registration] = []
@@ -200,10 +276,13 @@ def _seat_or_queue(
             mail = emails.waitlisted(done, event, state.waiting + waiting, now)
         else:
             break
+        done = emails.tracked(done, mail)
         placed.append(done)
         entries += [
             table.put_registration(
-                done, expires_at=emails.expires_at(event), read_version=reg.version
+                done,
+                expires_at=emails.expires_at(event),
+                read_version=read_versions.get(reg.id, reg.version),
             ),
             *mail,
         ]
@@ -221,13 +300,22 @@ def _unmark(reg: Registration) -> None:
         table.transact([table.put_registration(back, expires_at=until, read_version=reg.version)])
 
 
-def release(reg: Registration, to: str, now: datetime, *, notify: bool = True) -> Registration:
+def release(
+    reg: Registration,
+    to: str,
+    now: datetime,
+    *,
+    notify: bool = True,
+    state: EventState | None = None,
+) -> Registration:
     """`reg` leaves (to "cancelled" or "lapsed"). A seat it held passes to the first on
     the waiting list while registration is open; otherwise it is freed. `notify`: email
-    the registrant who leaves (not when they asked for their data to be erased)."""
+    the registrant who leaves (not when they asked for their data to be erased). `state`:
+    the event as the caller just read it, for the first attempt."""
     tried: list[str] = []
+    known = state
     for _ in table.attempts():
-        state = table.load_event(reg.event_id)
+        state, known = known or table.load_event(reg.event_id), None
         if state is None:
             raise NotFound("There is no such event.")
         event = state.event
@@ -255,12 +343,14 @@ def release(reg: Registration, to: str, now: datetime, *, notify: bool = True) -
             nxt = table.first_waiting(event.id, skip=tried) if until and state.waiting else None
             if until and nxt is not None:
                 offered = _offered(nxt, until, now)
+                offer_mail = emails.offer(offered, event, now)
+                offered = emails.tracked(offered, offer_mail)
                 event_entry = table.pass_seat(state)
                 passing = [
                     table.put_registration(
                         offered, expires_at=emails.expires_at(event), read_version=nxt.version
                     ),
-                    *emails.offer(offered, event, now),
+                    *offer_mail,
                 ]
             else:
                 event_entry = table.free_seat(state, now)
@@ -296,11 +386,14 @@ def _offered(reg: Registration, until: datetime, now: datetime) -> Registration:
     )
 
 
-def accept_offer(reg: Registration, now: datetime) -> Registration:
-    """An offer accepted in time: the seat it held is the registrant's."""
+def accept_offer(
+    reg: Registration, now: datetime, *, state: EventState | None = None
+) -> Registration:
+    """An offer accepted in time: the seat it held is the registrant's. `state`: the event
+    as the caller just read it."""
     if reg.offer_expires_at is None or now >= reg.offer_expires_at:
         raise Gone("This offer has lapsed; the seat went to the next person.", code="offer_lapsed")
-    state = table.load_event(reg.event_id)
+    state = state or table.load_event(reg.event_id)
     if state is None:
         raise NotFound("There is no such event.")
     if state.event.status == "cancelled":
@@ -313,11 +406,13 @@ def accept_offer(reg: Registration, now: datetime) -> Registration:
             "version": reg.version + 1,
         }
     )
+    mail = emails.confirmed(accepted, state.event, now)
+    accepted = emails.tracked(accepted, mail)
     items = [
         table.put_registration(
             accepted, expires_at=emails.expires_at(state.event), read_version=reg.version
         ),
-        *emails.confirmed(accepted, state.event, now),
+        *mail,
     ]
     for _ in table.attempts(10):
         try:
@@ -350,12 +445,14 @@ def fill_free_seats(event_id: str, now: datetime, *, limit: int = 25) -> int:
         if nxt is None:
             break
         offered = _offered(nxt, until, now)
+        mail = emails.offer(offered, event, now)
+        offered = emails.tracked(offered, mail)
         items = [
             table.offer_free_seat(state, now),
             table.put_registration(
                 offered, expires_at=emails.expires_at(event), read_version=nxt.version
             ),
-            *emails.offer(offered, event, now),
+            *mail,
         ]
         try:
             table.transact(items)

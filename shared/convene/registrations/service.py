@@ -89,8 +89,8 @@ def register(
     email = normalise_email(email)
     person = keyed_hash(email, "registrant")
     if member is not None:
-        return _register_member(event_id, form.name, email, person, answers, member, now)
-    return _register_guest(event_id, form.name, email, person, answers, now)
+        return _register_member(state, form.name, email, person, answers, member, now)
+    return _register_guest(state, form.name, email, person, answers, now)
 
 
 def _guest_answer(event_id: str) -> Registered:
@@ -105,9 +105,10 @@ def _guest_answer(event_id: str) -> Registered:
 
 
 def _new(
-    event_id: str,
+    state: EventState,
     name: str,
     email: str,
+    person: str,
     answers: dict[str, Any],
     now: datetime,
     *,
@@ -115,7 +116,7 @@ def _new(
 ) -> Registration:
     return Registration(
         id=new_registration_id(),
-        event_id=event_id,
+        event_id=state.id,
         state="pending_confirmation",
         name=name,
         email=email,
@@ -125,48 +126,59 @@ def _new(
         updated_at=now,
         confirm_by=now + emails.CONFIRM_WITHIN,
         last_sent_at=now,
+        person_hash=person,
+        # The TTL its person item gets (written in the same transaction).
+        personal_until=emails.expires_at(state.event),
     )
 
 
-def _existing(person: str, event_id: str) -> tuple[str | None, Registration | None]:
-    registration_id = table.get_person(person, event_id)
-    reg = table.get_registration(registration_id) if registration_id else None
-    return registration_id, reg
-
-
 def _register_guest(
-    event_id: str, name: str, email: str, person: str, answers: dict[str, Any], now: datetime
+    state: EventState,
+    name: str,
+    email: str,
+    person: str,
+    answers: dict[str, Any],
+    now: datetime,
 ) -> Registered:
-    for _ in table.attempts(8):
-        state = seats.open_event(event_id, now)
-        pointer, existing = _existing(person, event_id)
-        if existing is not None and not existing.finished(now):
-            _resend(existing, now)
-            return _guest_answer(event_id)
-        reg = _new(event_id, name, email, answers, now).model_copy(update={"version": 1})
+    """One transaction when the person has no registration for this event: the person
+    item (created only if absent), the registration, the token and the email. If the
+    person item exists, the refused transaction hands it back; a live registration gets
+    its email again (at most once per 10 minutes), a finished one is replaced."""
+    pointer: str | None = None
+    for attempt in table.attempts(8):
+        if attempt:
+            state = seats.open_event(state.id, now)
+        reg = _new(state, name, email, person, answers, now).model_copy(update={"version": 1})
         assert reg.confirm_by is not None
         pending_until = int((reg.confirm_by + timedelta(days=1)).timestamp())
         items = [
             table.put_person(
-                person,
-                event_id,
-                reg.id,
-                expires_at=emails.expires_at(state.event),
-                replacing=pointer,
+                person, state.id, reg.id, expires_at=reg.personal_until or 0, replacing=pointer
             ),
             table.put_registration(reg, expires_at=pending_until, read_version=None),
             *emails.confirm_request(reg, state.event, now),
         ]
         try:
             table.transact(items)
-        except (Contention, TransactionCancelled):
-            continue  # the same person registering twice at once: read again
-        return _guest_answer(event_id)
+        except Contention:
+            continue
+        except TransactionCancelled as exc:
+            if not exc.failed(0):
+                continue
+            # Someone with this email registered before (or at this very moment).
+            found = table.item_after_failure(exc, 0)
+            pointer = table.pointer_of(found) if found else table.get_person(person, state.id)
+            existing = table.get_registration(pointer) if pointer else None
+            if existing is not None and not existing.finished(now):
+                _resend(existing, state, now)
+                return _guest_answer(state.id)
+            continue  # finished or gone: replace it
+        return _guest_answer(state.id)
     raise AssertionError("unreachable")
 
 
 def _register_member(
-    event_id: str,
+    state: EventState,
     name: str,
     email: str,
     person: str,
@@ -174,9 +186,26 @@ def _register_member(
     member: Caller,
     now: datetime,
 ) -> Registered:
-    for _ in table.attempts(8):
-        pointer, existing = _existing(person, event_id)
-        if existing is not None and not existing.finished(now):
+    """Placed at once: the person item goes into the transaction that places the new
+    registration; if it exists, the refused transaction hands it back (see guests)."""
+    pointer: str | None = None
+    for attempt in table.attempts(8):
+        if attempt:
+            state = seats.open_event(state.id, now)
+        new = _new(state, name, email, person, answers, now, member=member.sub)
+        try:
+            placed = seats.place(
+                new, now, read_version=None, before=_person_entry(person, new, pointer), state=state
+            )
+        except seats.ExtraRefused as refused:
+            pointer = (
+                table.pointer_of(refused.found)
+                if refused.found
+                else table.get_person(person, state.id)
+            )
+            existing = table.get_registration(pointer) if pointer else None
+            if existing is None or existing.finished(now):
+                continue  # finished or gone: replace it
             if existing.state == "pending_confirmation":
                 # A guest registration with the member's own verified email: confirmed now.
                 try:
@@ -184,40 +213,34 @@ def _register_member(
                 except RegistrationChanged:
                     continue
                 return Registered(201, result_of(placed, placed_now=True))
-            _resend(existing, now)
+            _resend(existing, state, now)
             return Registered(201, result_of(existing, _said(existing)))
-        new = _new(event_id, name, email, answers, now, member=member.sub)
-        person_item = _person_entry(person, seats.open_event(event_id, now), pointer)
-        try:
-            placed = seats.place(new, now, read_version=None, before=person_item)
-        except TransactionCancelled:
-            continue  # registered at the same moment by another request: read again
         return Registered(201, result_of(placed, placed_now=True))
     raise AssertionError("unreachable")
 
 
-def _person_entry(person: str, state: EventState, pointer: str | None) -> seats.Extra:
+def _person_entry(person: str, new: Registration, pointer: str | None) -> seats.Extra:
     """The person item of a new registration, for the transaction that places it."""
 
     def entry(placed: Registration) -> list[dict[str, Any]]:
-        until = emails.expires_at(state.event)
-        return [table.put_person(person, state.id, placed.id, expires_at=until, replacing=pointer)]
+        until = new.personal_until or 0
+        return [
+            table.put_person(person, new.event_id, placed.id, expires_at=until, replacing=pointer)
+        ]
 
     return entry
 
 
-def _resend(reg: Registration, now: datetime) -> None:
+def _resend(reg: Registration, state: EventState, now: datetime) -> None:
     """A repeat registration re-sends the email for the current state, at most once per
     10 minutes. Quietly does nothing otherwise: the answer never depends on it."""
     if reg.last_sent_at is not None and now - reg.last_sent_at < RESEND_AFTER:
-        return
-    state = table.load_event(reg.event_id)
-    if state is None:
         return
     again = reg.model_copy(update={"last_sent_at": now, "version": reg.version + 1})
     mail = emails.resend(again, state.event, now)
     if not mail:
         return
+    again = emails.tracked(again, mail)
     if reg.state == "pending_confirmation" and reg.confirm_by is not None:
         ttl = int((reg.confirm_by + timedelta(days=1)).timestamp())
     else:
@@ -291,19 +314,31 @@ def _registration(registration_id: str) -> Registration:
     return reg
 
 
+def _linked(stored: Token) -> tuple[Registration, EventState]:
+    """The registration a token opens and its event, in one read."""
+    reg, state = table.get_registration_and_event(stored.registration_id, stored.event_id)
+    if reg is None:
+        raise NotFound("There is no such registration.")
+    if state is None:
+        raise NotFound("There is no such event.")
+    return reg, state
+
+
 def confirm(token: str | None, *, now: datetime) -> RegistrationResult:
     """The link in a confirm-request or offer email. A second click answers the same."""
     stored = _token(token, {"confirm", "offer"}, now)
-    reg = _registration(stored.registration_id)
+    reg, known = _linked(stored)
+    state: EventState | None = known
     placed_now = False
     for _ in range(5):
         try:
             if reg.state == "pending_confirmation":
                 if reg.expired(now):
                     raise Gone("This link has expired: register again.", code="link_expired")
-                reg, placed_now = seats.place(reg, now, read_version=reg.version), True
+                reg = seats.place(reg, now, read_version=reg.version, state=state)
+                placed_now = True
             elif reg.state == "offered":
-                reg = seats.accept_offer(reg, now)
+                reg = seats.accept_offer(reg, now, state=state)
             elif reg.state == "cancelled":
                 raise Gone("This registration was cancelled.", code="registration_cancelled")
             elif reg.state == "lapsed":
@@ -311,18 +346,25 @@ def confirm(token: str | None, *, now: datetime) -> RegistrationResult:
                     "This offer has lapsed; the seat went to the next person.", code="offer_lapsed"
                 )
         except RegistrationChanged:
-            reg = _registration(stored.registration_id)
+            reg, state = _registration(stored.registration_id), None
             continue
         return result_of(reg, placed_now=placed_now)
     raise Conflict("This registration is changing; try the link again.")
 
 
-def manage_view(registration_id: str, token: str | None, *, now: datetime) -> ManageView:
+def _managed(
+    registration_id: str, token: str | None, now: datetime
+) -> tuple[Registration, EventState]:
+    """The registration a manage link opens, and its event: 404 for another's token."""
     stored = _token(token, {"manage"}, now)
     if stored.registration_id != registration_id:
         raise NotFound("This link is not valid.", code="unknown_token")
-    reg = _registration(registration_id)
-    event = events.get_event(reg.event_id)
+    return _linked(stored)
+
+
+def manage_view(registration_id: str, token: str | None, *, now: datetime) -> ManageView:
+    reg, state = _managed(registration_id, token, now)
+    event = state.event
     position = None
     if reg.state == "waitlisted" and reg.position is not None:
         position = table.places_ahead(reg.event_id, reg.position) + 1
@@ -353,28 +395,23 @@ def manage_view(registration_id: str, token: str | None, *, now: datetime) -> Ma
 def cancel(registration_id: str, token: str | None, *, now: datetime) -> RegistrationResult:
     """The registrant gives up their place (or their place in the queue). Cancelling
     twice is harmless."""
-    stored = _token(token, {"manage"}, now)
-    if stored.registration_id != registration_id:
-        raise NotFound("This link is not valid.", code="unknown_token")
-    reg = _registration(registration_id)
+    reg, known = _managed(registration_id, token, now)
+    state: EventState | None = known
     for _ in range(5):
         if reg.state in {"cancelled", "lapsed"}:
             return result_of(reg)
         try:
-            reg = seats.release(reg, "cancelled", now)
+            reg = seats.release(reg, "cancelled", now, state=state)
         except RegistrationChanged:
-            reg = _registration(registration_id)
+            reg, state = _registration(registration_id), None
             continue
         return result_of(reg, "Your registration is cancelled.")
     raise Conflict("This registration is changing; try again.")
 
 
 def calendar_file(registration_id: str, token: str | None, *, now: datetime) -> bytes:
-    stored = _token(token, {"manage"}, now)
-    if stored.registration_id != registration_id:
-        raise NotFound("This link is not valid.", code="unknown_token")
-    reg = _registration(registration_id)
-    event = events.get_event(reg.event_id)
+    reg, state = _managed(registration_id, token, now)
+    event = state.event
     if event.status == "cancelled":
         raise Gone("This event was cancelled.", code="event_cancelled")
     return calendar.download(emails.ics_for(reg, event), now=now)
@@ -478,6 +515,8 @@ def erase_person(email: str, *, now: datetime) -> dict[str, int]:
             with contextlib.suppress(RegistrationChanged, NotFound):  # deleted below anyway
                 seats.release(reg, "cancelled", now, notify=False)
     deletes = [table.delete(table.registration_key(r.id)) for r in regs]
+    # Their manage links go too (confirm and offer links expire within days, by TTL).
+    deletes += [table.delete(table.token_key(h)) for r in regs for h in sorted(r.manage_tokens)]
     deletes += [table.delete({"pk": str(i["pk"]), "sk": str(i["sk"])}) for i in interests]
     deletes += [table.delete({"pk": str(i["pk"]), "sk": str(i["sk"])}) for i in items]
     for start in range(0, len(deletes), 50):

@@ -14,7 +14,8 @@
 
 and, on the event item (pk EVENT#<id>, sk EVENT, written by events), the counters that
 registrations keep: seats_taken (confirmed + offered), waiting (on the waiting list),
-waitlist_next (the last waiting-list ticket given) and notified_sequence.
+waitlist_next (the last waiting-list ticket given), notified_sequence, and personal_until
+(the TTL its registrants' personal items are being moved to; registrations.retention).
 
 Every registration write is a Put conditional on the version that was read, so two
 writers never both win. docs/tables.md has the whole design.
@@ -111,6 +112,7 @@ class EventState:
     waiting: int
     waitlist_next: int
     notified_sequence: int
+    personal_until: int | None = None
 
     @property
     def id(self) -> str:
@@ -128,6 +130,29 @@ def event_state(item: Mapping[str, Any]) -> EventState:
         waiting=int(item.get("waiting", 0)),
         waitlist_next=int(item.get("waitlist_next", 0)),
         notified_sequence=int(item.get("notified_sequence", 0)),
+        personal_until=int(item["personal_until"]) if "personal_until" in item else None,
+    )
+
+
+def get_registration_and_event(
+    registration_id: str, event_id: str
+) -> tuple[Registration | None, EventState | None]:
+    """A registration and its event in one call (BatchGetItem, strongly consistent): a
+    link's token names both."""
+    keys = [registration_key(registration_id), events_table.event_key(event_id)]
+    request: dict[str, Any] = {_name(): {"Keys": keys, "ConsistentRead": True}}
+    found: list[dict[str, Any]] = []
+    for _ in range(5):  # unprocessed keys come back under throttling; bounded retries
+        answer = dynamodb().batch_get_item(RequestItems=request)
+        found.extend(answer.get("Responses", {}).get(_name(), []))
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    reg = next((i for i in found if i.get("sk") == REG_SK), None)
+    event = next((i for i in found if i.get("sk") == events_table.EVENT_SK), None)
+    return (
+        Registration.model_validate(reg) if reg else None,
+        event_state(event) if event else None,
     )
 
 
@@ -303,6 +328,9 @@ def registration_item(reg: Registration, *, expires_at: int) -> dict[str, Any]:
         "last_sent_at": _iso(reg.last_sent_at),
         "reminded": set(reg.reminded) or None,
         "version": reg.version,
+        "person_hash": reg.person_hash,
+        "manage_tokens": set(reg.manage_tokens) or None,
+        "personal_until": reg.personal_until,
         "expires_at": expires_at,
         "gsi1pk": registrations_partition(reg.event_id),
         "gsi1sk": f"{reg.state}#{utc_iso(since)}#{reg.id}",
@@ -492,7 +520,14 @@ def put_person(
     else:
         put["ConditionExpression"] = "registration_id = :replacing"
         put["ExpressionAttributeValues"] = values({":replacing": replacing})
+    # Refused: the person item as it is comes back, so a repeat needs no read to find it.
+    put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     return {"Put": put}
+
+
+def pointer_of(item: Mapping[str, Any] | None) -> str | None:
+    """The registration a person item (as a failed transaction handed it back) points at."""
+    return str(item["registration_id"]) if item and item.get("registration_id") else None
 
 
 def put_interest_person(
@@ -561,9 +596,103 @@ def put_token(hashed: str, token: Token) -> dict[str, Any]:
     }
 
 
+def manage_token_hashes(entries: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The hashes of the manage tokens that transaction entries (an email's) put."""
+    found = set()
+    for entry in entries:
+        item = entry.get("Put", {}).get("Item", {})
+        if item.get("entity") == {"S": "token"} and item.get("purpose") == {"S": "manage"}:
+            found.add(item["pk"]["S"].removeprefix("TOKEN#"))
+    return found
+
+
+def record_manage_tokens(reg: Registration, hashes: set[str], *, expires_at: int) -> dict[str, Any]:
+    """For an email that does not rewrite the registration (a notice): the registration
+    records the manage tokens it carries, and their TTL (the event's, as the sender read
+    it). `version` goes up, so a writer that read the registration before writes again
+    instead of dropping them; it must exist (no email to an erased registration)."""
+    return {
+        "Update": {
+            "TableName": _name(),
+            "Key": to_item(registration_key(reg.id)),
+            "UpdateExpression": "ADD manage_tokens :tokens, #version :one SET expires_at = :ttl",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": values(
+                {":tokens": set(hashes), ":one": 1, ":ttl": expires_at}
+            ),
+        }
+    }
+
+
 def get_token(hashed: str) -> Token | None:
     item = _table().get_item(Key=token_key(hashed), ConsistentRead=True).get("Item")
     return Token.model_validate(item) if item else None
+
+
+# ---------------------------------------------------------------- personal data follows the event
+
+
+def move_registration_ttl(reg: Registration, *, ttl: int, own_ttl: bool) -> dict[str, Any]:
+    """The registration records that its personal items now carry `ttl` (and carries it
+    itself, unless it is an unconfirmed one: that keeps its own short TTL). Never
+    recreates an item that is gone (erased, expired)."""
+    sets = ["personal_until = :ttl"] + (["expires_at = :ttl"] if own_ttl else [])
+    return {
+        "Update": {
+            "TableName": _name(),
+            "Key": to_item(registration_key(reg.id)),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": values({":ttl": ttl}),
+        }
+    }
+
+
+def move_person_ttl(
+    email_hash: str, event_id: str, registration_id: str, *, ttl: int
+) -> dict[str, Any]:
+    """The person item's TTL, if it still exists and still points at this registration."""
+    return {
+        "Update": {
+            "TableName": _name(),
+            "Key": to_item(person_key(email_hash, event_id)),
+            "UpdateExpression": "SET expires_at = :ttl",
+            "ConditionExpression": "attribute_exists(pk) AND registration_id = :id",
+            "ExpressionAttributeValues": values({":ttl": ttl, ":id": registration_id}),
+        }
+    }
+
+
+def move_token_expiry(hashed: str, *, until: datetime) -> dict[str, Any]:
+    """A manage token works until the personal data goes, and is removed a day later."""
+    return {
+        "Update": {
+            "TableName": _name(),
+            "Key": to_item(token_key(hashed)),
+            "UpdateExpression": "SET expires = :until, expires_at = :ttl",
+            "ConditionExpression": "attribute_exists(pk) AND purpose = :manage",
+            "ExpressionAttributeValues": values(
+                {
+                    ":until": utc_iso(until),
+                    ":ttl": int(until.timestamp()) + 86_400,
+                    ":manage": "manage",
+                }
+            ),
+        }
+    }
+
+
+def follow_personal_data(state: EventState, ttl: int) -> dict[str, Any]:
+    """The event's registrants' personal items are to carry `ttl` from now: recorded once
+    (a second starter fails), and only if the event is still the version read."""
+    return _event_update(
+        state.id,
+        "SET personal_until = :ttl",
+        "#version = :version AND (attribute_not_exists(personal_until) OR personal_until <> :ttl)",
+        {":ttl": ttl, ":version": state.event.version},
+        {"#version": "version"},
+    )
 
 
 # ---------------------------------------------------------------- notices
@@ -594,11 +723,21 @@ def get_notice(notice_id: str) -> dict[str, Any] | None:
 
 
 def save_notice_progress(
-    notice_id: str, *, step: int, cursor: str | None, sent: int, done: bool
+    notice_id: str,
+    *,
+    step: int,
+    cursor: str | None,
+    sent: int,
+    done: bool,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     names = {"#step": "step", "#cursor": "cursor", "#sent": "sent"}
     vals: dict[str, Any] = {":step": step, ":sent": sent}
     sets = ["#step = :step", "#sent = :sent"]
+    for n, (name, value) in enumerate(sorted((extra or {}).items())):
+        names[f"#x{n}"] = name
+        vals[f":x{n}"] = value
+        sets.append(f"#x{n} = :x{n}")
     removes = []
     if cursor is None:
         removes.append("#cursor")
@@ -615,6 +754,28 @@ def save_notice_progress(
         UpdateExpression=expression,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=vals,
+    )
+
+
+def save_walk_progress(
+    notice_id: str,
+    *,
+    step: int,
+    cursor: str | None,
+    moved: int,
+    unsettled: int,
+    began: str,
+    done: bool,
+) -> None:
+    """Where a personal-data walk (a notice without email) got to: its pass (`step`),
+    the cursor in it, and what the pass found so far."""
+    save_notice_progress(
+        notice_id,
+        step=step,
+        cursor=cursor,
+        sent=moved,
+        done=done,
+        extra={"unsettled": unsettled, "pass_began": began},
     )
 
 
@@ -701,9 +862,9 @@ def get_item(key: Mapping[str, str]) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- transactions
 
 
-def event_after_failure(exc: TransactionCancelled, index: int) -> EventState | None:
-    """The event item as the failed transaction found it (entry `index`), if DynamoDB
-    handed it back."""
+def item_after_failure(exc: TransactionCancelled, index: int) -> dict[str, Any] | None:
+    """The item as the failed transaction found it (entry `index`, one asked with
+    ReturnValuesOnConditionCheckFailure), if DynamoDB handed it back."""
     cause = exc.__cause__
     if not isinstance(cause, ClientError):
         return None
@@ -711,7 +872,14 @@ def event_after_failure(exc: TransactionCancelled, index: int) -> EventState | N
     item = reasons[index].get("Item") if index < len(reasons) else None
     if not item or "sk" not in item:
         return None
-    return event_state(from_item(item))
+    return from_item(item)
+
+
+def event_after_failure(exc: TransactionCancelled, index: int) -> EventState | None:
+    """The event item as the failed transaction found it (entry `index`), if DynamoDB
+    handed it back."""
+    item = item_after_failure(exc, index)
+    return event_state(item) if item else None
 
 
 class Contention(Exception):

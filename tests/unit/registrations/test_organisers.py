@@ -279,3 +279,31 @@ def test_a_retried_message_with_the_same_key_goes_once(http: Http, publish: Publ
     assert first.status == again.status == 202, first.text
     assert first.json == again.json
     assert len(mail("priya@example.org", "organiser_message")) == 1
+
+
+def test_moving_the_workshop_over_http_tells_its_registrants_and_moves_their_data(
+    http: Http, publish: Publish
+) -> None:
+    from datetime import UTC
+
+    day = thursday_weeks_ahead(2)
+    event_id = publish(day)
+    clock = datetime.now(UTC)
+    guest_confirms(event_id, "Priya", "priya@example.org", now=clock)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=13)
+    end = start + timedelta(minutes=90)
+
+    answer = http.admin(
+        "PATCH",
+        f"/admin/events/{event_id}",
+        "/admin/events/{eventId}",
+        event_id,
+        body={"starts_at": start.isoformat(), "ends_at": end.isoformat()},
+    )
+
+    assert answer.status == 200, answer.text
+    [notice] = mail("priya@example.org", "event_changed")
+    assert notice["ics"]["sequence"] == answer.json["sequence"]
+    ttl = int((end + timedelta(days=90)).timestamp())
+    assert registration_of(event_id, "priya@example.org")["expires_at"] == ttl
+    assert event_item(event_id)["personal_until"] == ttl

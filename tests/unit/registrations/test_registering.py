@@ -365,3 +365,68 @@ def test_a_member_retry_with_the_same_key_gets_the_same_201(
     assert first.status == again.status == 201
     assert first.json == again.json
     assert len(mail("sam.member@example.net")) == 1
+
+
+def test_a_signed_in_person_whose_email_is_not_verified_registers_as_a_guest(
+    july: str,
+) -> None:
+    from convene.auth import caller_from_claims
+
+    unverified = caller_from_claims(
+        {
+            "sub": "u1",
+            "email": "kim@example.org",
+            "email_verified": "false",
+            "cognito:groups": "members",
+        }
+    )
+
+    answer = _service().register(july, form("Kim", "kim@example.org"), caller=unverified, now=NOW)
+
+    assert answer.status_code == 202
+    assert answer.result.status == "pending_confirmation"
+    assert registration_of(july, "kim@example.org")["state"] == "pending_confirmation"
+    assert mail("kim@example.org", "registration_confirm_request")
+
+
+def test_a_member_registering_again_gets_the_same_answer_and_one_place(july: str) -> None:
+    sam = member(MEMBER["sub"], MEMBER["email"], "Sam Okafor")
+    first = _service().register(july, form("Sam Okafor", "x@example.org"), caller=sam, now=NOW)
+
+    again = _service().register(
+        july, form("Sam Okafor", "x@example.org"), caller=sam, now=NOW + timedelta(minutes=1)
+    )
+
+    assert again.status_code == first.status_code == 201
+    assert again.result.model_dump(exclude={"message"}) == first.result.model_dump(
+        exclude={"message"}
+    )
+    assert len(registrations_of(july)) == 1
+    assert len(mail("sam.member@example.net", "registration_confirmed")) == 1
+
+
+def test_a_member_who_registered_as_a_guest_is_confirmed_on_signing_in(july: str) -> None:
+    guest_registers(july, "Sam Okafor", "Sam.Member@example.net")
+    sam = member(MEMBER["sub"], MEMBER["email"], "Sam Okafor")
+
+    answer = _service().register(july, form("Sam Okafor", "x@example.org"), caller=sam, now=NOW)
+
+    assert (answer.status_code, answer.result.status) == (201, "confirmed")
+    assert len(registrations_of(july)) == 1
+    assert registration_of(july, "sam.member@example.net")["state"] == "confirmed"
+
+
+def test_someone_who_cancelled_may_register_again(july: str) -> None:
+    from tests.unit.registrations.conftest import guest_confirms, manage_token
+
+    guest_confirms(july, "Priya", "priya@example.org")
+    first = registration_of(july, "priya@example.org")
+    _service().cancel(first["id"], manage_token("priya@example.org"), now=NOW)
+
+    again = guest_registers(july, "Priya", "priya@example.org", now=NOW + timedelta(minutes=1))
+
+    assert again.status_code == 202
+    states = sorted(r["state"] for r in registrations_of(july))
+    assert states == ["cancelled", "pending_confirmation"]
+    person = [i for i in all_items() if i.get("entity") == "person"]
+    assert [p["registration_id"] for p in person] != [first["id"]]  # moved to the new one

@@ -170,3 +170,15 @@ def test_the_handler_takes_now_from_the_scheduled_time(
     assert result["scheduled_time"] == "2021-07-21T10:05:00Z"
     assert result["reminders"] == 2
     assert again["reminders"] == 0
+
+
+def test_the_template_runs_reminders_every_five_minutes_with_the_slots_time() -> None:
+    import json
+
+    from infra.local import template
+
+    function = template.load()["Resources"]["RemindersFunction"]["Properties"]
+    schedules = [e["Properties"] for e in function["Events"].values() if e["Type"] == "ScheduleV2"]
+
+    assert [s["ScheduleExpression"] for s in schedules] == ["rate(5 minutes)"]
+    assert json.loads(schedules[0]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
