@@ -10,8 +10,11 @@ over HTTP, as the generator reads a deployed one.
 | ``/event.html`` | the page that takes ``?id=`` with JavaScript (what a static host has) |
 | ``/blog/<post id>`` | a post of ``infra/site/posts/`` with its comments and form |
 | ``/post.html`` | the comments of any post by ``?id=`` |
+| ``/confirm.html``, ``/registration.html`` | pages that need no API data in their HTML |
+| ``/policy.html``, ``/series.html``, ``/console/`` | (``STATIC_PAGES``: their JS reads the API) |
 
-Everything else under ``/`` is a file of the static directory (``web/``).
+Everything else under ``/`` is a file of the static directory (``web/``: the assets and
+``config.js``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 from infra.local.gateway import LocalResponse
 from infra.site.api import ApiError, PublicApi
-from infra.site.render import Page, Site
+from infra.site.render import Page, Site, static_page_for
 
 log = logging.getLogger("infra.local.pages")
 
@@ -80,4 +83,6 @@ class SitePages:
         if match := _POST.match(path):
             page = site.post(match.group(1))
             return _html(page) if page is not None else None
+        if relative := static_page_for(path):
+            return _html(site.static_page(relative))
         return None

@@ -1,10 +1,13 @@
-"""The static site: ``web/`` as it is, plus every page rendered from the public API.
+"""The static site: ``web/`` as it is (the assets and ``config.js``), plus every page
+rendered from ``infra/site/templates``.
 
     python -m infra.site build --api https://api.example.org/prod --out dist/site
 
 writes into ``--out``:
 
-* everything in ``web/`` (assets, the pages that need no API data, the console);
+* everything in ``web/`` (``assets/``, ``config.js``);
+* the pages that need no API data, from their templates: ``confirm.html``,
+  ``registration.html``, ``policy.html``, ``series.html``, ``console/index.html``;
 * ``index.html``: the upcoming workshops, each linking to its page;
 * ``workshops/<event id>/index.html``: one page per upcoming published event (and per
   ``--event``), with its registration form posting to the API;
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.site.api import SAFE_ID, PublicApi
-from infra.site.render import Site, post_ids
+from infra.site.render import STATIC_PAGES, Site, post_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -112,6 +115,8 @@ def build(
     rendered["index.html"] = site.index().html
     rendered["event.html"] = site.event_shell().html
     rendered["post.html"] = site.post_shell().html
+    for relative in STATIC_PAGES:
+        rendered[relative] = site.static_page(relative).html
 
     if out.exists():
         shutil.rmtree(out)

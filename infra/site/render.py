@@ -1,8 +1,11 @@
-"""Render the pages from the public API's answers: the functions the generator
-(``infra.site.build``) and the twin (``infra.local.pages``) share.
+"""Render the site's pages: the functions the generator (``infra.site.build``) and the
+twin (``infra.local.pages``) share.
 
-Every page comes from ``templates/`` through one autoescaping Jinja2 environment: what the
-API says goes into the HTML as text, never as markup.
+Every page comes from ``templates/`` through one autoescaping Jinja2 environment, and
+every template extends ``templates/base.html`` (the skip link, header and footer are
+written once): the pages filled from the public API's answers (what the API says goes
+into the HTML as text, never as markup), and the pages that need no API data
+(``STATIC_PAGES``: their JavaScript reads the API in the browser).
 """
 
 from __future__ import annotations
@@ -72,6 +75,32 @@ def post_path(post_id: str) -> str:
 _env.globals.update(workshop_path=workshop_path, post_path=post_path, outcomes=OUTCOMES)
 
 
+# The pages that show no API data in their HTML, by where they live on the site: rendered
+# from their templates (so they share templates/base.html's frame), the same on every
+# build; their JavaScript reads the API in the browser. Emails and the API's 303s link to
+# these addresses: keep them.
+STATIC_PAGES: dict[str, str] = {
+    "confirm.html": "templates/confirm.html",
+    "registration.html": "templates/registration.html",
+    "policy.html": "templates/policy.html",
+    "series.html": "templates/series.html",
+    "console/index.html": "templates/console.html",
+}
+
+
+def static_page_for(path: str) -> str | None:
+    """The ``STATIC_PAGES`` entry a request path names, or None: ``/policy.html``;
+    ``/console/``, ``/console`` and ``/console/index.html`` (a directory page)."""
+    relative = path.lstrip("/")
+    if relative == "" or relative.endswith("/"):
+        relative += "index.html"
+    if relative in STATIC_PAGES:
+        return relative
+    if f"{relative}/index.html" in STATIC_PAGES:
+        return f"{relative}/index.html"
+    return None
+
+
 def post_ids() -> list[str]:
     """The blog posts this site publishes: one file each in ``posts/`` (``<post id>.html``,
     a template that extends ``templates/post.html``)."""
@@ -113,6 +142,13 @@ class Site:
         workshop's own page (a static host cannot read the query)."""
         return Page(self._render("templates/event.html", event=None, missing=False, outcome=None))
 
+    # ------------------------------------------------------------ no API data
+
+    def static_page(self, relative: str) -> Page:
+        """One of ``STATIC_PAGES`` (e.g. ``"console/index.html"``); reads nothing from the
+        API."""
+        return Page(self._render(STATIC_PAGES[relative]))
+
     # ------------------------------------------------------------ blog
 
     def post(self, post_id: str) -> Page | None:
@@ -128,4 +164,14 @@ class Site:
         return Page(self._render("templates/post.html", post_id=None, count=None, title="Comments"))
 
 
-__all__ = ["OUTCOMES", "ApiError", "NotFound", "Page", "PublicApi", "Site", "post_ids"]
+__all__ = [
+    "OUTCOMES",
+    "STATIC_PAGES",
+    "ApiError",
+    "NotFound",
+    "Page",
+    "PublicApi",
+    "Site",
+    "post_ids",
+    "static_page_for",
+]

@@ -120,6 +120,39 @@ def test_every_page_passes_axe_with_no_serious_violation(pages: Pages, path: str
     assert not (violations := axe(page)), describe(violations)
 
 
+@pytest.mark.parametrize(
+    "path", ["/confirm.html", "/registration.html", "/policy.html", "/series.html", "/console/"]
+)
+def test_the_pages_without_api_data_are_rendered_in_the_sites_frame(
+    pages: Pages, twin: Twin, path: str
+) -> None:
+    answer = twin.get(path)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    html = answer.text
+    assert html.count('<a class="skip" href="#main">') == 1
+    assert html.count('<header class="site">') == 1 and html.count('<footer class="site">') == 1
+    page = pages.new(path)
+    nav = page.get_by_role("navigation", name="Site")
+    expect(nav.get_by_role("link", name="Workshops")).to_have_attribute("href", "/")
+    expect(nav.get_by_role("link", name="Comments policy")).to_have_attribute(
+        "href", "/policy.html"
+    )
+    expect(page.locator("main#main h1")).to_have_count(1)
+
+
+def test_the_console_marks_its_own_item_in_the_sites_navigation(pages: Pages) -> None:
+    page = pages.new("/console/")
+    expect(page.locator("body")).to_have_class("console")
+    nav = page.get_by_role("navigation", name="Site")
+    expect(nav.get_by_role("link", name="Moderation")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("listitem")).to_have_count(4)
+
+
+def test_the_pages_whose_address_carries_a_token_send_no_referrer(twin: Twin) -> None:
+    for path in ("/confirm.html?token=abc", "/registration.html?id=r&token=abc"):
+        assert '<meta name="referrer" content="no-referrer">' in twin.get(path).text, path
+
+
 def test_the_pages_are_usable_from_the_keyboard_in_a_sensible_order(pages: Pages) -> None:
     page = pages.new("/blog/this-is-your-community-space")
     page.wait_for_load_state("networkidle")

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from infra.site.build import build
+from infra.site.render import STATIC_PAGES
 from tests.browser.conftest import Pages
 from tests.browser.helpers import axe, axe_as_served, describe, screenshot, unique, wait_for_mail
 from tests.browser.test_registration import create_event, fill_registration
@@ -124,3 +125,36 @@ def test_the_generated_page_has_no_serious_accessibility_violation(
     expect(blog.get_by_role("heading", level=1)).to_have_text("This is your Community Space")
     assert re.search(r"/blog/this-is-your-community-space/?$", blog.url)
     assert not (violations := axe_as_served(blog, pages.new(""))), describe(violations)
+
+
+def test_the_pages_without_api_data_are_written_from_their_templates_in_the_sites_frame(
+    tmp_path: Path, twin: Twin, site: str
+) -> None:
+    report = build(twin.base_url, tmp_path / "site", public_api=site)
+    assert set(STATIC_PAGES) <= set(report.pages)
+    frame = (tmp_path / "site" / "index.html").read_text()
+    header = frame[frame.index('<a class="skip"') : frame.index("</ul>")]
+    footer = frame[frame.index('<footer class="site">') :]
+    for relative in STATIC_PAGES:
+        html = (tmp_path / "site" / relative).read_text()
+        assert html.count('<a class="skip" href="#main">') == 1, relative
+        assert header in html and html.endswith(footer), relative
+    console = (tmp_path / "site" / "console" / "index.html").read_text()
+    assert '<body class="console">' in console
+    assert '<a href="/console/" aria-current="page">Moderation</a>' in console
+    for relative in ("confirm.html", "registration.html"):  # their addresses carry a token
+        html = (tmp_path / "site" / relative).read_text()
+        assert '<meta name="referrer" content="no-referrer">' in html, relative
+
+
+@pytest.mark.parametrize(
+    "path", ["/confirm.html", "/registration.html", "/policy.html", "/series.html", "/console/"]
+)
+def test_a_page_without_api_data_on_a_static_host_has_no_serious_accessibility_violation(
+    pages: Pages, static_site: str, path: str
+) -> None:
+    page = pages.new("", javascript=False)
+    page.goto(f"{static_site}{path}")
+    expect(page.get_by_role("link", name="Skip to content")).to_have_attribute("href", "#main")
+    expect(page.get_by_role("navigation", name="Site")).to_be_visible()
+    assert not (violations := axe_as_served(page, pages.new(""))), describe(violations)

@@ -65,9 +65,10 @@ async function render(view) {
   $("#view").hidden = false;
 }
 
-function setUp() {
+async function setUp() {
   const form = $("#cancel");
-  form.action = `/registrations/${encodeURIComponent(id)}/cancel`;
+  // The API's own URL: on a static host the site and the API are different origins.
+  form.action = await apiUrl(`/registrations/${encodeURIComponent(id)}/cancel`);
   $("#cancel-token").value = token;
   form.addEventListener("submit", (event) => {
     if (!form.elements.sure.checked) {
@@ -96,5 +97,4 @@ function setUp() {
   });
 }
 
-setUp();
-main();
+setUp().then(main);

@@ -1,11 +1,13 @@
 // "Get in touch to help plan future workshops": POST /series/{id}/interest.
+import { apiUrl } from "./api.js";
 import { $, params, say } from "./dom.js";
 import { enhance, values } from "./forms.js";
 
 const seriesId = params().get("id") || "community-space";
 const form = $("#interest");
 const status = $("#status");
-form.action = `/series/${encodeURIComponent(seriesId)}/interest`;
+// The API's own URL: on a static host the site and the API are different origins.
+form.action = await apiUrl(`/series/${encodeURIComponent(seriesId)}/interest`);
 if (params().get("interest") === "received") {
   say(status, "Thank you: the organisers will be in touch.", "ok");
 }
