@@ -87,7 +87,7 @@ def test_a_guest_registers_confirms_from_the_email_and_sees_the_confirmed_page(
     confirm = link_in(message, "/registrations/confirm")
     page.goto(confirm)
     # The API's GET confirm answers 303 to the event's page with the outcome.
-    expect(page).to_have_url(re.compile(r"/event\.html\?id=.*registration=confirmed"))
+    expect(page).to_have_url(re.compile(r"/workshops/[^/]+/\?registration=confirmed"))
     expect(page.locator("#status")).to_contain_text("Your place is confirmed")
     expect(page.locator("#seats")).to_contain_text(f"{event['capacity'] - 1} of")
     screenshot(page, "event-confirmed", docs=True)

@@ -77,7 +77,9 @@ def test_a_guest_registers_confirms_by_email_and_sees_the_joining_link(twin: Twi
     confirm = _link(twin, email, r"https?://\S+/registrations/confirm\?token=[\w-]+")
     landed = twin.get(_path(confirm), allow_redirects=False)
     assert landed.status_code == 303, landed.text
-    assert landed.headers["Location"].endswith(f"id={event_id}&registration=confirmed")
+    assert landed.headers["Location"].endswith(
+        f"/workshops/{event_id}/?registration=confirmed#registration-confirmed"
+    )
     again = twin.get(_path(confirm), allow_redirects=False)
     assert again.status_code == 303  # a second click is harmless
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from convene.email import outbox
 from convene.email.outbox import IcsEvent, OutboxMessage
@@ -60,12 +60,17 @@ def manage_url(registration_id: str, token: str) -> str:
 
 
 def event_url(event_id: str) -> str:
-    return f"{site_url()}/event.html?{urlencode({'id': event_id})}"
+    """The workshop's own page on the site (docs/web.md: `workshops/<id>/`)."""
+    return f"{site_url()}/workshops/{quote(event_id, safe='')}/"
 
 
 def event_page(event_id: str, **params: str) -> str:
-    """Where a form post or a GET confirm lands (303)."""
-    return f"{site_url()}/event.html?{urlencode({'id': event_id, **params})}"
+    """Where a form post or a GET confirm lands (303): the workshop's page, with the
+    outcome in the query (a server-rendered page shows it) and in the fragment (a static
+    page shows it with CSS alone, `#registration-<status>`)."""
+    url = f"{event_url(event_id)}?{urlencode(params)}" if params else event_url(event_id)
+    status = params.get("registration")
+    return f"{url}#registration-{quote(status, safe='')}" if status else url
 
 
 def _mint(purpose: TokenPurpose, reg: Registration, until: datetime) -> tuple[str, dict[str, Any]]:

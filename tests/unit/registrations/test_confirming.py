@@ -137,7 +137,8 @@ def test_get_confirm_answers_303_to_the_events_page(http: Http, publish: Publish
 
     assert answer.status == 303
     assert answer.headers["location"] == (
-        f"https://community.example.org/event.html?id={event_id}&registration=confirmed"
+        f"https://community.example.org/workshops/{event_id}/?registration=confirmed"
+        "#registration-confirmed"
     )
 
 
@@ -186,4 +187,6 @@ def test_a_form_post_with_the_token_confirms_and_answers_303(http: Http, publish
     answer = call(http.fns["registrations"], event)
 
     assert answer.status == 303, answer.text
-    assert answer.headers["location"].endswith(f"id={event_id}&registration=confirmed")
+    assert answer.headers["location"].endswith(
+        f"/workshops/{event_id}/?registration=confirmed#registration-confirmed"
+    )

@@ -203,6 +203,8 @@ def test_the_manage_view_cancel_and_calendar_over_http(http: Http, publish: Publ
     assert JOINING_URL.split("?")[0] in ics.text.replace("\r\n ", "")
     assert "priya@example.org" not in ics.text
     assert cancelled.status == 303
-    assert cancelled.headers["location"].endswith(f"id={event_id}&registration=cancelled")
+    assert cancelled.headers["location"].endswith(
+        f"/workshops/{event_id}/?registration=cancelled#registration-cancelled"
+    )
     assert registration(reg_id)["state"] == "cancelled"
     assert http.manage(reg_id, "z" * 43).status == 404

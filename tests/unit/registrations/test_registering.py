@@ -75,7 +75,8 @@ def test_a_form_post_answers_303_to_the_events_page(http: Http, publish: Publish
 
     assert answer.status == 303, answer.text
     assert answer.headers["location"] == (
-        f"https://community.example.org/event.html?id={event_id}&registration=pending_confirmation"
+        f"https://community.example.org/workshops/{event_id}/?registration=pending_confirmation"
+        "#registration-pending_confirmation"
     )
     assert registration_of(event_id, "priya@example.org")["answers"] == {"heard": "A friend"}
 
