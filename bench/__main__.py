@@ -10,6 +10,11 @@ It starts its own twin (in memory, free ports on 127.0.0.1), measures, stops the
 writes bench/results.json, bench/RESULTS.md and the charts (bench/*.png). Every figure is
 a ratio of two things measured in this run, or a count; absolute times are shown beside
 them only to read the ratios. Not part of `make test`.
+
+The scale section measures its table sizes side by side: one set of the template's tables
+per size in the twin's DynamoDB Local (own name prefix), each seeded like the twin and
+filled to its size, then samples alternating between the sets request by request (1k,
+100k, 1k, 100k...), so that a busy moment of a shared machine hits every size alike.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import signal
 import subprocess
 import sys
@@ -31,7 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (str(ROOT / "shared"), str(ROOT)):
@@ -42,7 +45,7 @@ import requests  # noqa: E402
 
 from bench import report  # noqa: E402
 from bench.routes import ApiRoute, api_routes  # noqa: E402
-from bench.scenarios import SCENARIOS, Context, Scenario  # noqa: E402
+from bench.scenarios import SCENARIOS, Context, Req, Scenario  # noqa: E402
 
 
 def log(text: str) -> None:
@@ -134,35 +137,23 @@ def prepare(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> None:
             ctx.extra["draft_id"] = json.loads(got.body)["id"]
 
 
-CONFIRM_LINK = re.compile(r"confirm\?token=([A-Za-z0-9_\-.~%]+)")
-
-
 def ensure_tokens(harness: Any, routes: dict[str, ApiRoute], ctx: Context, n: int) -> None:
-    """Confirmation tokens for the confirm scenario: guests register (in-process), the
-    twin's stream pump sends their emails, the tokens come from the mail view."""
-    register = SCENARIOS.get("POST /events/{eventId}/registrations")
+    """Confirmation tokens for the confirm scenario: guests register through the
+    registrations service (outside any timing) and each token is read from the outbox
+    item of its confirm-request email (bench.scenarios.confirm_token), so this works on
+    whichever set of tables is in use, not only on the twin's own."""
+    from bench.scenarios import confirm_token
+
     confirm = SCENARIOS.get("POST /registrations/confirm")
-    if not (register and confirm and register.route in routes and confirm.route in routes):
+    if not (confirm and confirm.route in routes):
         return
     tokens: list[str] = ctx.extra.setdefault("confirm_tokens", [])
-    if len(tokens) >= n:
-        return
-    emails = []
-    for _ in range(n - len(tokens)):
-        req = register.build(ctx)
-        got = harness.invoke(routes[register.route], req, register.role)
-        if got.status < 300 and req.body:
-            emails.append(json.loads(req.body)["email"].lower())
-    url = harness.config["api_url"]
-    requests.post(f"{url}/_local/drain", params={"timeout": 60}, timeout=90)
-    wanted = set(emails)
-    for message in requests.get(f"{url}/_local/mail", timeout=60).json():
-        if wanted & {a.lower() for a in message.get("to") or []}:
-            found = CONFIRM_LINK.search(f"{message.get('text') or ''} {message.get('html') or ''}")
-            if found:
-                tokens.append(unquote(found.group(1)))
-                wanted -= {a.lower() for a in message.get("to") or []}
-    log(f"  {len(tokens)} confirmation token(s) ready ({len(emails)} guests registered)")
+    made = 0
+    while len(tokens) < n:
+        tokens.append(confirm_token(ctx))
+        made += 1
+    if made:
+        log(f"  {len(tokens)} confirmation token(s) ready ({made} guests registered)")
 
 
 def runnable(harness: Any, routes: dict[str, ApiRoute], ctx: Context, scenario: Scenario,
@@ -185,15 +176,23 @@ def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) 
         replay_s: list[float] = []
         statuses: dict[int, int] = {}
         calls_per: list[int] = []
-        for i in range(samples + 3):
-            got = harness.invoke(route, scenario.build(ctx), scenario.role)
-            statuses[got.status] = statuses.get(got.status, 0) + 1
-            if i < 3:
-                continue  # warm-up: the first calls open connections, fill caches
-            handler_s.append(got.seconds)
-            calls_per.append(len(got.calls))
-            if got.calls:
-                replay_s.append(harness.replay(got.calls))
+        unexpected = 0
+        try:
+            for i in range(samples + 3):
+                got = harness.invoke(route, scenario.build(ctx), scenario.role)
+                statuses[got.status] = statuses.get(got.status, 0) + 1
+                unexpected += not scenario.succeeded(got.status, got.body)
+                if i < 3:
+                    continue  # warm-up: the first calls open connections, fill caches
+                handler_s.append(got.seconds)
+                calls_per.append(len(got.calls))
+                if got.calls:
+                    replay_s.append(harness.replay(got.calls))
+        except Exception as exc:  # one route's failure is reported, the others still run
+            traceback.print_exc()
+            out[scenario.route] = {"error": f"{type(exc).__name__}: {exc}",
+                                   "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+            continue
         h, r = p50(handler_s), p50(replay_s)
         row = {
             "p50_ms": round(h * 1000, 2),
@@ -202,12 +201,14 @@ def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) 
             "calls_per_request": round(sum(calls_per) / len(calls_per), 2) if calls_per else 0,
             "samples": len(handler_s),
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "unexpected": unexpected,
         }
         if not replay_s:
             row["note"] = "no AWS call on this route: nothing to replay"
         out[scenario.route] = row
         log(f"  warm {scenario.route}: handler {row['p50_ms']} ms, replay "
-            f"{row['replay_p50_ms']} ms, ratio {row['ratio']}, statuses {row['statuses']}")
+            f"{row['replay_p50_ms']} ms, ratio {row['ratio']}, statuses {row['statuses']}"
+            + (f", {unexpected} not a success" if unexpected else ""))
     return out
 
 
@@ -220,7 +221,13 @@ def capacity(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> dict[st
             if not runnable(harness, routes, ctx, scenario, 3):
                 out[scenario.route] = {"skipped": f"needs {', '.join(scenario.needs)}"}
                 continue
-            runs = [harness.invoke(route, scenario.build(ctx), scenario.role) for _ in range(3)]
+            try:
+                runs = [harness.invoke(route, scenario.build(ctx), scenario.role)
+                        for _ in range(3)]
+            except Exception as exc:  # reported; the other routes still run
+                traceback.print_exc()
+                out[scenario.route] = {"error": f"{type(exc).__name__}: {exc}"}
+                continue
             last = runs[-1]
             reads = writes = 0.0
             for call in last.calls:
@@ -241,6 +248,7 @@ def capacity(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> dict[st
                     None if scenario.min_calls is None else len(last.calls) <= scenario.min_calls
                 ),
                 "status": last.status,
+                "succeeded": scenario.succeeded(last.status, last.body),
                 "scans": sum(1 for c in last.calls if c.operation == "Scan"),
             }
             log(f"  capacity {scenario.route}: {out[scenario.route]['operations']} "
@@ -250,13 +258,13 @@ def capacity(harness: Any, routes: dict[str, ApiRoute], ctx: Context) -> dict[st
     return out
 
 
-def _fill(config: dict[str, Any], ctx: Context, start: int, stop: int, budget_end: float) -> int:
-    """Writes filler items start..stop-1 (BatchWriteItem, 4 threads); returns how many
-    were written before the time budget ran out."""
+def _fill(config: dict[str, Any], table: str, ctx: Context, start: int, stop: int,
+          budget_end: float) -> int:
+    """Writes filler items start..stop-1 into `table` (BatchWriteItem, 4 threads); returns
+    how many were written before the time budget ran out."""
     import boto3
 
     fillers = [s.filler for s in SCENARIOS.values() if s.filler is not None] or [None]
-    table = config["tables"]["MainTable"]
     client = boto3.client(
         "dynamodb", endpoint_url=config["dynamodb_endpoint"], region_name=config["region"],
         aws_access_key_id="local", aws_secret_access_key="local-secret",  # noqa: S106
@@ -284,44 +292,168 @@ def _fill(config: dict[str, Any], ctx: Context, start: int, stop: int, budget_en
     return written
 
 
+class TableSet:
+    """One full set of the template's tables (MainTable, OutboxTable, IdempotencyTable)
+    under its own name prefix, in the twin's DynamoDB Local: seeded like the twin, filled
+    to one size, with its own scenario context. `use()` points convene's code in this
+    process (the handlers the harness calls, and the scenarios' setup) at it; that is an
+    environment change and a reset of convene's cached settings, done between requests,
+    never inside a timed one."""
+
+    def __init__(self, config: dict[str, Any], size: int, stack: str) -> None:
+        import boto3
+
+        from infra.local import template
+
+        self.size = size
+        self.stack = stack
+        self.client = boto3.client(
+            "dynamodb", endpoint_url=config["dynamodb_endpoint"], region_name=config["region"],
+            aws_access_key_id="local", aws_secret_access_key="local-secret",  # noqa: S106
+        )
+        self.names = template.create_tables(self.client, stack=stack)
+        self.items = 0
+        self.ctx: Context | None = None
+
+    def use(self) -> None:
+        use_tables(self.names)
+
+    def drop(self) -> None:
+        for name in self.names.values():
+            with contextlib.suppress(Exception):
+                self.client.delete_table(TableName=name)
+
+
+def use_tables(names: dict[str, str]) -> None:
+    from convene.settings import get_settings
+
+    os.environ["TABLE_NAME"] = names["MainTable"]
+    os.environ["OUTBOX_TABLE_NAME"] = names["OutboxTable"]
+    os.environ["IDEMPOTENCY_TABLE_NAME"] = names["IdempotencyTable"]
+    get_settings.cache_clear()
+    get_settings()
+
+
+def seed_set(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute]) -> Context:
+    """Seeds the tables in use as the twin seeds its own, and makes their context (the
+    same ids the twin's context has: the seed's ids are fixed, its workshops dated from
+    today)."""
+    from infra.local import seed
+
+    users = {u["role"]: u for u in config["users"]}
+    member = users.get("member")
+    report = seed.seed(
+        organiser=users["organiser"]["username"],
+        moderator=users["moderator"]["username"] if "moderator" in users else None,
+        member={"sub": member["username"], "email": member["email"], "name": member["name"]}
+        if member else None,
+        site_url=config["environment"].get("SITE_URL", ""),
+    )
+    for note in report.notes:
+        log(f"  seed: {note}")
+    listed = SCENARIOS.get("GET /events")
+    events: list[dict[str, Any]] = []
+    if listed and listed.route in routes:
+        got = harness.invoke(routes[listed.route], Req.get("/events"), None)
+        if got.status == 200:
+            events = json.loads(got.body).get("items") or []
+    ctx = Context(
+        event_id=str(events[0]["id"]) if events else seed.PAST_EVENT_ID,
+        post_id=seed.POST_ID,
+        series_id=seed.SERIES_ID,
+    )
+    public = [e for e in events if e.get("audience") == "public"]
+    if public:
+        ctx.extra["public_event_id"] = str(public[0]["id"])
+    return ctx
+
+
 def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx: Context,
           sizes: list[int], samples: int, budget_s: float) -> dict[str, Any]:
+    """Each route's p50 with MainTable at each size, the sizes side by side: one set of
+    tables per size in the same DynamoDB Local, all seeded and filled before the first
+    sample; then, route by route, the samples alternate between the sets request by
+    request (1k, 100k, 1k, 100k...), so a busy moment of the machine hits every size
+    alike. `ctx` (the twin's own tables) is left as it was; the twin's tables are in use
+    again afterwards."""
     from bench.harness import p50
 
-    out: dict[str, Any] = {"sizes": [], "routes": {}, "fill_seconds": {}}
-    filled = 0
+    out: dict[str, Any] = {"sizes": [], "routes": {}, "fill_seconds": {},
+                           "method": "alternating", "order": []}
     budget_end = time.monotonic() + budget_s
-    for size in sizes:
-        started = time.monotonic()
-        if size > filled:
-            filled += _fill(config, ctx, filled, size, budget_end)
-        out["fill_seconds"][str(size)] = round(time.monotonic() - started, 1)
-        reached = filled
-        label = str(size)
-        if reached < size:
-            out.setdefault("notes", []).append(
-                f"filling to {size:,} items stopped at {reached:,} after the time budget "
-                f"({budget_s:.0f} s): that row is measured at {reached:,} items"
-            )
-            label = str(reached)
-        out["sizes"].append({"target": size, "items": reached, "label": label})
-        log(f"  scale: {reached:,} filler items ({out['fill_seconds'][str(size)]} s to fill)")
+    sets: list[TableSet] = []
+    try:
+        for k, size in enumerate(sorted(sizes)):
+            started = time.monotonic()
+            table_set = TableSet(config, size, f"bench-{ctx.run}-s{k}")
+            sets.append(table_set)
+            table_set.use()
+            table_set.ctx = seed_set(harness, config, routes)
+            prepare(harness, routes, table_set.ctx)
+            table_set.items = _fill(config, table_set.names["MainTable"], table_set.ctx, 0,
+                                    size, budget_end)
+            label = str(table_set.items)
+            out["fill_seconds"][label] = round(time.monotonic() - started, 1)
+            if table_set.items < size:
+                out.setdefault("notes", []).append(
+                    f"filling to {size:,} items stopped at {table_set.items:,} after the time "
+                    f"budget ({budget_s:.0f} s): that column is measured at "
+                    f"{table_set.items:,} items")
+            out["sizes"].append({"target": size, "items": table_set.items, "label": label,
+                                 "tables": table_set.names["MainTable"]})
+            log(f"  scale: {table_set.names['MainTable']}: {table_set.items:,} filler items "
+                f"({out['fill_seconds'][label]} s to seed and fill)")
+        labels = [str(t.items) for t in sets]
+        out["order"] = labels
         for scenario in served_scenarios(routes)[0]:
             route = routes[scenario.route]
-            if not runnable(harness, routes, ctx, scenario, samples + 2):
+            ready = True
+            for table_set in sets:
+                assert table_set.ctx is not None
+                table_set.use()
+                ready = ready and runnable(harness, routes, table_set.ctx, scenario, samples + 2)
+            if not ready:
                 continue
-            times = []
-            for i in range(samples + 2):
-                got = harness.invoke(route, scenario.build(ctx), scenario.role)
-                if i >= 2:
-                    times.append(got.seconds)
-            row = out["routes"].setdefault(scenario.route, {"kind": scenario.kind, "p50_ms": {}})
-            row["p50_ms"][label] = round(p50(times) * 1000, 2)
-    labels = [s["label"] for s in out["sizes"]]
-    if len(labels) >= 2:
-        for row in out["routes"].values():
+            times: dict[str, list[float]] = {label: [] for label in labels}
+            statuses: dict[str, dict[str, int]] = {label: {} for label in labels}
+            unexpected = 0
+            try:
+                for i in range(samples + 2):
+                    for label, table_set in zip(labels, sets, strict=True):
+                        assert table_set.ctx is not None
+                        table_set.use()
+                        req = scenario.build(table_set.ctx)  # setup: outside the timing
+                        got = harness.invoke(route, req, scenario.role)
+                        seen = statuses[label]
+                        seen[str(got.status)] = seen.get(str(got.status), 0) + 1
+                        unexpected += not scenario.succeeded(got.status, got.body)
+                        if i >= 2:  # the first round warms each set's pages up
+                            times[label].append(got.seconds)
+            except Exception as exc:  # one route's failure is reported, the others still run
+                traceback.print_exc()
+                out["routes"][scenario.route] = {
+                    "kind": scenario.kind, "p50_ms": {}, "statuses": statuses,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+                continue
+            row = {
+                "kind": scenario.kind,
+                "p50_ms": {label: round(p50(times[label]) * 1000, 2) for label in labels},
+                "samples": samples,
+                "statuses": statuses,
+                "unexpected": unexpected,
+            }
             small, large = row["p50_ms"][labels[0]], row["p50_ms"][labels[-1]]
-            row["ratio"] = round(large / small, 3) if small else None
+            if len(labels) >= 2:
+                row["ratio"] = round(large / small, 3) if small else None
+            out["routes"][scenario.route] = row
+            log(f"  scale {scenario.route}: " + ", ".join(
+                f"{label}: {row['p50_ms'][label]} ms" for label in labels)
+                + f", ratio {row.get('ratio')}, statuses {statuses}")
+    finally:
+        use_tables(config["tables"])
+        for table_set in sets:
+            table_set.drop()
     return out
 
 

@@ -5,6 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+COLD_NOTES = [
+    "",
+    "What Convene does about it: the Tracer patches botocore only (not `patch_all`, which "
+    "imports requests and the other libraries the X-Ray SDK knows); PyJWT and cryptography "
+    "load on the first member token, markdown-it and nh3 on the first comment submitted, "
+    "icalendar on the first calendar download, so a guest's read does not pay for them. "
+    "What is left is the price of the design's choices: the Powertools REST resolver with "
+    "pydantic validation (its OpenAPI models are built at import), Logger and Metrics, and "
+    "the layer's own pydantic models. Meeting 1.15 would mean dropping request validation "
+    "through pydantic or the Powertools resolver, which the design asks for; see "
+    "docs/performance.md.",
+    "",
+]
 
 def _ok(value: float | None, target: float) -> str:
     if value is None:
@@ -48,6 +61,8 @@ def charts(results: dict[str, Any], out_dir: Path) -> dict[str, str]:
         xs = [s["items"] or 1 for s in sizes]
         for route, row in sorted(routes.items()):
             ys = [row["p50_ms"].get(s["label"]) for s in sizes]
+            if any(y is None for y in ys):
+                continue
             style = "-" if row.get("kind") == "read" else "--"
             ax.plot(xs, ys, style, marker="o", label=route)
         ax.set_xscale("log")
@@ -81,15 +96,17 @@ def markdown(results: dict[str, Any]) -> str:
         w(f"> The machine was shared while this ran (load average {start:.1f} at the start"
           + (f", {end:.1f} at the end" if end is not None else "")
           + f", on {m['cores']} cores): other work took CPU from both sides of each ratio, "
-          "unevenly. Ratios of figures measured minutes apart (scale, 1k then 100k) are "
-          "the most exposed; rerun on a quiet machine before reading much into a ratio "
-          "near its target.\n")
+          "unevenly. The warm ratios pair each request with its own replay, and the scale "
+          "section alternates its table sizes request by request, so a busy moment falls on "
+          "both sides of a ratio alike, but not always evenly: rerun on a quiet machine "
+          "before reading much into a ratio near its target.\n")
     if results.get("merged_from"):
         w(f"> This page merges two runs (`--merge`): the email, registrations and comments "
           f"sections were measured at the date above; the other sections are kept from the "
           f"run of {results['merged_from']}, on the same machine.\n")
-    w("Rerun: `make bench` (about 10 minutes on 2 cores; `python -m bench --report-only` "
-      "rewrites this page from results.json). Raw figures: [results.json](results.json).\n")
+    w("Rerun: `make bench` (20 minutes or more on 2 cores, most of it the scale section; "
+      "`python -m bench --report-only` rewrites this page from results.json). Raw figures: "
+      "[results.json](results.json).\n")
     if results.get("not_yet_implemented"):
         w("Routes with a scenario whose code is **not yet implemented** (not in "
           "template.yaml yet, so not measured): "
@@ -105,14 +122,18 @@ def markdown(results: dict[str, Any]) -> str:
         w(f"{cold['method']}. Interpreter start-up alone: "
           f"{cold['interpreter_start_s'] * 1000:.0f} ms (the same for both, not counted). "
           f"Target: ratio {t['cold_start_ratio']} or less.\n")
-        w("| handler | handler init (ms) | boto3 + client (ms) | ratio | within target |")
-        w("|---|---:|---:|---:|---|")
+        w("| handler | first client | handler init (ms) | boto3 + client (ms) | ratio "
+          "| within target |")
+        w("|---|---|---:|---:|---:|---|")
         for name, row in cold["handlers"].items():
             if "error" in row:
-                w(f"| {name} | error: {row['error']} | | | |")
+                w(f"| {name} | | error: {row['error']} | | | |")
                 continue
-            w(f"| {name} | {row['handler_s'] * 1000:.0f} | {row['baseline_s'] * 1000:.0f} | "
+            w(f"| {name} | {row.get('client', 'dynamodb')} | {row['handler_s'] * 1000:.0f} | "
+              f"{row['baseline_s'] * 1000:.0f} | "
               f"{row['ratio']:.2f} | {_ok(row['ratio'], t['cold_start_ratio'])} |")
+        for line in COLD_NOTES:
+            w(line)
         if "cold_start" in results.get("charts", {}):
             w("\n![cold-start ratio per handler](cold_start.png)\n")
         w("What each handler imports at init (own import time by package, from one "
@@ -137,15 +158,23 @@ def markdown(results: dict[str, Any]) -> str:
       "calls/request | statuses |")
     w("|---|---:|---:|---:|---|---:|---|")
     for route, row in warm.items():
+        if isinstance(row, dict) and "error" in row and "p50_ms" not in row:
+            w(f"| `{route}` | error: {row['error']} | | | | | {row.get('statuses', '')} |")
+            continue
         if not isinstance(row, dict) or "p50_ms" not in row:
             continue
+        failed = row.get("unexpected") or 0
         w(f"| `{route}` | {row['p50_ms']} | {row['replay_p50_ms'] or '-'} | "
           f"{row['ratio'] if row['ratio'] is not None else '-'} | "
           f"{_ok(row['ratio'], t['warm_ratio'])} | {row['calls_per_request']} | "
-          f"{row['statuses']} |")
+          f"{row['statuses']}" + (f" (**{failed} not a success**)" if failed else "") + " |")
     if "error" in warm:
         w(f"\nError: {warm['error']}")
-    w("")
+    w("\nEvery request is one that succeeds (a 2xx, or a 303 for a link or a form post; "
+      "`POST /moderation/decisions` a 207 with a 200 for each item): what it needs "
+      "(a fresh registration and its token, a comment waiting for review, a block to "
+      "remove) is made through the services before the request, outside the timing "
+      "(bench/scenarios.py).\n")
 
     # ---- scale
     sc = s.get("scale") or {}
@@ -154,18 +183,49 @@ def markdown(results: dict[str, Any]) -> str:
         labels = [x["label"] for x in sc["sizes"]]
         w("Each route's handler p50 with MainTable at each size (filler items written with "
           "BatchWriteItem, shaped as the items each route reads: published upcoming events in "
-          "the list's index partition, other posts' items), as a ratio of the largest to the "
-          f"smallest. Target {t['scale_ratio']} or less.\n")
+          "the list's index partition, other posts' items, other events' registrations with "
+          "their tokens and person items, other posts' decided comments with their audit "
+          "records and reports, other addresses' unsubscribes), as a ratio of the largest to "
+          f"the smallest. Target {t['scale_ratio']} or less.\n")
+        if sc.get("method") == "alternating":
+            counted = next((r["samples"] for r in sc["routes"].values() if "samples" in r), "?")
+            order = ", ".join(f"{int(x):,}" for x in labels)
+            w("The sizes are measured side by side, not one after the other. Before the "
+              "first sample, the bench creates one full set of the template's tables per "
+              "size in the twin's DynamoDB Local (MainTable, OutboxTable and "
+              "IdempotencyTable under their own name prefix, `" + "`, `".join(
+                  x.get("tables", "?") for x in sc["sizes"]) + "`), seeds each as the twin "
+              "seeds its own and fills each to its size. Then, route by route, the samples "
+              f"alternate between the sets request by request ({order}, {order}, ...): "
+              "before each request the handlers are pointed at that size's tables (the "
+              "table names in the environment and convene's cached settings, reset outside "
+              "the timed part), and the request's setup is made in the same tables. A busy "
+              "moment of the shared machine thus falls on every size alike. The first "
+              "2 rounds per route are not counted (they warm each set's pages); each "
+              f"column then has {counted} samples. The statuses are those of every "
+              "request, the uncounted rounds included.\n")
         for note in sc.get("notes", []):
             w(f"> {note}\n")
         head = " | ".join(f"p50 at {int(x):,} items (ms)" for x in labels)
-        w(f"| route | kind | {head} | ratio | within target |")
-        w("|---|---|" + "---:|" * len(labels) + "---:|---|")
+        w(f"| route | kind | {head} | ratio | within target | statuses |")
+        w("|---|---|" + "---:|" * len(labels) + "---:|---|---|")
         for route, row in sc["routes"].items():
+            if row.get("error"):
+                w(f"| `{route}` | {row['kind']} | error: {row['error']} |"
+                  + " |" * len(labels) + " |")
+                continue
             cells = " | ".join(str(row["p50_ms"].get(x, "-")) for x in labels)
+            seen = row.get("statuses") or {}
+            answered: dict[str, int] = {}
+            for per_size in seen.values():
+                for code, count in per_size.items():
+                    answered[code] = answered.get(code, 0) + count
+            failed = row.get("unexpected") or 0
             w(f"| `{route}` | {row['kind']} | {cells} | {row.get('ratio', '-')} | "
-              f"{_ok(row.get('ratio'), t['scale_ratio'])} |")
-        w(f"\nTime to fill: {sc.get('fill_seconds')} (seconds per step).")
+              f"{_ok(row.get('ratio'), t['scale_ratio'])} | "
+              + (", ".join(f"{c}: {n}" for c, n in sorted(answered.items())) or "-")
+              + (f" (**{failed} not a success**)" if failed else "") + " |")
+        w(f"\nTime to seed and fill each set: {sc.get('fill_seconds')} (seconds).")
         if "scale" in results.get("charts", {}):
             w("\n![p50 against table size](scale_p50.png)\n")
     else:
@@ -183,6 +243,9 @@ def markdown(results: dict[str, Any]) -> str:
       "at the minimum |")
     w("|---|---:|---|---|---|---|")
     for route, row in cap.items():
+        if isinstance(row, dict) and "error" in row and "calls" not in row:
+            w(f"| `{route}` | error: {row['error']} | | | | |")
+            continue
         if not isinstance(row, dict) or "calls" not in row:
             continue
         ops = ", ".join(row["operations"]) or "none"
