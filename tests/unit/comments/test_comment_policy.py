@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from convene.comments import policy
 
-from tests.unit.comments.conftest import Api
+from tests.unit.comments.conftest import Api, publish
 
 
 def test_the_policy_lists_its_text_and_reason_codes(api: Api) -> None:
@@ -45,3 +48,29 @@ def test_without_overrides_the_shipped_defaults_apply() -> None:
     assert config.trust.no_rejection_days == 90
     assert config.reports.hide_threshold == 3
     assert config.duplicate_window_seconds == 600
+
+
+def test_organisers_change_the_policy_and_its_reason_codes_in_the_configuration(
+    api: Api, comment_config: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = json.loads(policy.CONFIG_FILE.read_text(encoding="utf-8"))
+    raw["policy"]["text"] = "Be kind: every comment is read by a moderator before it appears."
+    raw["policy"]["reason_codes"] = [
+        {"code": "unkind", "label": "Unkind", "description": "Not kind to other readers."},
+        {"code": "other", "label": "Other"},
+    ]
+    changed = tmp_path / "comments.json"
+    changed.write_text(json.dumps(raw), encoding="utf-8")
+    comment_config.setattr(policy, "CONFIG_FILE", changed)
+    policy.reset()
+    comment_id = publish("You are all wrong about this.")
+
+    answer = api.policy()
+    new_code = api.report(comment_id, {"reason": "unkind"})
+    old_code = api.report(comment_id, {"reason": "abusive"})
+
+    assert answer.json["text"].startswith("Be kind: every comment is read")
+    assert [r["code"] for r in answer.json["reason_codes"]] == ["unkind", "other"]
+    assert new_code.status == 202
+    assert old_code.status == 422
+    assert "reason" in old_code.json["error"]["fields"]

@@ -97,13 +97,12 @@ def test_pages_of_threads_follow_the_cursor_to_the_end(api: Api) -> None:
     assert first.json["count"] == second.json["count"] == 6
 
 
-def test_a_page_costs_one_query_whatever_the_thread_sizes(
+def test_a_thread_longer_than_a_page_goes_on_at_the_top_of_the_next(
     api: Api, monkeypatch: pytest.MonkeyPatch, ddb_calls: list[str]
 ) -> None:
     threads = [publish(f"Thread {n}.") for n in range(3)]
-    for n in range(4):
-        publish(f"Reply {n}.", parent_id=threads[0])
-    # Three comments per query, so the first thread (five comments) spans two queries.
+    replies = [publish(f"Reply {n}.", parent_id=threads[0]) for n in range(4)]
+    # At most three comments a page, so the first thread (five comments) is split.
     pages = policy.get_config().pages.model_copy(update={"comments_per_query": 3})
     config = policy.get_config().model_copy(update={"pages": pages})
     monkeypatch.setattr(service, "get_config", lambda: config)
@@ -113,11 +112,16 @@ def test_a_page_costs_one_query_whatever_the_thread_sizes(
     rest = service.list_comments(POST_ID, cursor=page.next_cursor)
     last = service.list_comments(POST_ID, cursor=rest.next_cursor)
 
-    # A thread longer than one query is split: the next page carries the rest of it.
+    assert [c.comment_id for c in page.comments] == threads[:1]
+    assert [c.comment_id for c in page.comments[0].replies] == replies[:2]
+    # The rest of the thread opens the next page, each reply saying whom it answers, and
+    # the next whole thread fills the page.
+    assert [c.comment_id for c in rest.comments] == [*replies[2:], threads[1]]
+    assert [c.parent_id for c in rest.comments] == [threads[0], threads[0], None]
+    assert [c.comment_id for c in last.comments] == threads[2:]
+    assert last.next_cursor is None
     shown = [c.comment_id for p in (page, rest, last) for c in _walk(p.comments)]
     assert len(shown) == len(set(shown)) == 7
-    assert last.next_cursor is None
-    assert [c.comment_id for c in last.comments] == threads[1:]
     assert sorted(ddb_calls) == ["GetItem"] * 3 + ["Query"] * 3
 
 

@@ -3,10 +3,21 @@ threshold that hides a comment until a moderator decides."""
 
 from __future__ import annotations
 
-import pytest
-from convene.comments import service
+import json
 
-from tests.unit.comments.conftest import GUEST, MODERATOR, POST_URL, Api, publish, stored
+import pytest
+from convene import secrets
+from convene.comments import policy, service
+
+from tests.unit.comments.conftest import (
+    GUEST,
+    MODERATOR,
+    POST_URL,
+    Api,
+    main_items,
+    publish,
+    stored,
+)
 
 
 def _report_by(api: Api, comment_id: str, n: int, reason: str = "abusive") -> int:
@@ -179,3 +190,41 @@ def test_hiding_is_written_to_the_comments_history(api: Api) -> None:
     )
     assert [a["action"] for a in history] == ["submitted", "approve", "hidden"]
     assert history[-1]["detail"] == "3 reports"
+
+
+def test_a_deployment_sets_the_number_of_reports_that_hides_a_comment(
+    api: Api, comment_config: pytest.MonkeyPatch
+) -> None:
+    comment_config.setenv("COMMENTS_REPORT_THRESHOLD", "2")
+    policy.reset()
+    reported = publish("You are all wrong about this.")
+
+    first = _report_by(api, reported, 1)
+    hidden_after_one = stored(reported)["hidden"]
+    second = _report_by(api, reported, 2)
+
+    assert (first, second) == (202, 202)
+    assert hidden_after_one is False
+    assert stored(reported)["hidden"] is True
+    assert api.list().json["comments"] == []
+
+
+def test_a_report_is_kept_under_a_keyed_hash_of_the_reader(api: Api) -> None:
+    comment_id = publish("You are all wrong about this.")
+    browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)"
+
+    guest = api.report(
+        comment_id, {"reason": "abusive"}, ip="192.0.2.77", headers={"User-Agent": browser}
+    )
+    member = api.report(comment_id, {"reason": "off_topic"}, token="token-sam", ip="192.0.2.78")
+
+    assert (guest.status, member.status) == (202, 202)
+    reports = [i for i in main_items() if str(i["sk"]).startswith("REPORT#")]
+    readers = {str(r["sk"]).removeprefix("REPORT#") for r in reports}
+    assert readers == {
+        secrets.keyed_hash(f"guest:192.0.2.77|{browser}", "reader"),
+        secrets.keyed_hash("member:8d7e6f5a-member-sam", "reader"),
+    }
+    stored_text = json.dumps(reports, default=str)
+    for raw in ("192.0.2.77", "192.0.2.78", "Macintosh", "8d7e6f5a-member-sam", "sam.member"):
+        assert raw not in stored_text

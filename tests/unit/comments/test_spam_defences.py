@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from convene.comments import service
+from convene.comments import policy, service
 from convene.comments.models import BlockIn
 
 from tests.unit.comments.conftest import (
@@ -216,3 +216,21 @@ def test_a_blocked_member_is_not_trusted_either(api: Api) -> None:
 
     assert answer.json["status"] == "pending"
     assert stored(answer.json["comment_id"])["status"] == "spam"
+
+
+def test_a_deployment_sets_how_many_links_a_comment_may_carry(
+    api: Api, comment_config: pytest.MonkeyPatch
+) -> None:
+    comment_config.setenv("COMMENTS_MAX_LINKS", "1")
+    policy.reset()
+    member_history("token-sam", approved=2)
+
+    one = api.submit({"body": "The slides: https://a.example/slides"}, token="token-sam")
+    two = api.submit(
+        {"body": "The slides: https://a.example/slides and notes: www.b.example"},
+        token="token-sam",
+    )
+
+    assert one.json["status"] == "approved"
+    assert two.json["status"] == "pending"
+    assert stored(two.json["comment_id"])["flags"] == ["too_many_links"]
