@@ -332,13 +332,12 @@ def markdown(results: dict[str, Any]) -> str:
         w(f"- p50 {cm['p50_ms'][str(small)]} ms at {small:,}, {cm['p50_ms'][str(large)]} ms at "
           f"{large:,}: ratio **{cm['ratio']}** ({_ok(cm['ratio'], t.get('comments_ratio', 1.2))}"
           f" within target). Items on the first page: {cm.get('first_page_items')}; statuses "
-          f"{cm['statuses']}. The list is one Query on gsi2 (plus the post's GetItem) whatever "
-          "the thread's length, but that Query reads up to `comments_per_query` "
-          f"({cm.get('comments_per_query', 'see shared/convene/config/comments.json')}) "
-          "comments to fill one page of threads: on "
-          f"the {small}-comment post it reads {small}, on the long one the full "
-          "`comments_per_query` (items read, deserialised and rendered, of which the first "
-          "page shows only the threads asked for), which is what the ratio measures.\n")
+          f"{cm['statuses']}. A page reads as far as its threads need: a first Query of "
+          "`limit` + 1 comments, a second only while a thread is still open (sized to the "
+          "threads still needed), a third only if that fell short, never more than "
+          f"`comments_per_query` + 1 ({cm.get('comments_per_query', 'see the comments config')}"
+          " + 1); so on these one-comment threads the long post's first page reads "
+          "`limit` + 1 comments where the short one reads all it has.\n")
     else:
         w(f"{cm}\n")
 

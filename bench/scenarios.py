@@ -301,8 +301,11 @@ register(
         route="GET /posts/{postId}/comments",
         kind="read",
         build=lambda ctx: Req.get(f"/posts/{ctx.post_id}/comments"),
-        min_calls=1,
-        min_units="1 Query of one page of threads (+1 GetItem of the post): ~2 RCU",
+        min_calls=2,
+        min_units=(
+            "1 GetItem of the post + 1 Query sized to the page "
+            "(a 2nd or 3rd only while a thread is open): ~2 RCU"
+        ),
         mix="browse",
         filler=comment_filler,
     )
