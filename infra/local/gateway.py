@@ -49,6 +49,7 @@ import json
 import logging
 import mimetypes
 import re
+import sys
 import threading
 import time
 import uuid
@@ -746,6 +747,16 @@ class GatewayServer(ThreadingHTTPServer):
             raise ValueError(f"routes name functions the runtime does not run: {sorted(missing)}")
         super().__init__(address, _Handler)
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """socketserver's default prints "...request from ('127.0.0.1', port)" and the
+        traceback to stderr: an IP address in the log. A client that went away (a browser
+        that navigated on mid-answer) is routine; anything else is logged without it."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            log.debug("client went away: %s", type(exc).__name__)
+            return
+        log.error("error while answering a request", exc_info=True)
 
     @property
     def port(self) -> int:

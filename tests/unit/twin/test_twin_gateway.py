@@ -460,3 +460,25 @@ def test_template_parameters_can_be_overridden(runtime: Runtime, doc: dict, issu
         server.stop()
 
     assert answer.header("Access-Control-Allow-Origin") == "http://localhost:3000"
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError(32, "Broken pipe"), ValueError("a bug")])
+def test_an_error_while_answering_never_logs_the_clients_address(
+    gateway: GatewayServer,
+    error: Exception,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # socketserver's default handler prints "...request from ('127.0.0.1', port)".
+    caplog.set_level("DEBUG", logger="infra.local.gateway")
+    try:
+        raise error
+    except Exception:
+        gateway.handle_error(None, ("127.0.0.1", 38476))
+
+    printed = capsys.readouterr()
+    logged = caplog.text
+    assert "127.0.0.1" not in printed.err + printed.out + logged
+    assert "38476" not in printed.err + printed.out + logged
+    if isinstance(error, ValueError):
+        assert "error while answering a request" in logged
