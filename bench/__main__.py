@@ -612,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
             if name not in sections and name != "cost":
                 results["sections"][name] = value
         results["merged_from"] = old.get("merged_from") or old.get("date")
+        results["measured_sections"] = [n for n in sections if n in results["sections"]]
         for key in ("scans",):
             if key not in results and key in old:
                 results[key] = old[key]

@@ -101,9 +101,12 @@ def markdown(results: dict[str, Any]) -> str:
           "both sides of a ratio alike, but not always evenly: rerun on a quiet machine "
           "before reading much into a ratio near its target.\n")
     if results.get("merged_from"):
-        w(f"> This page merges two runs (`--merge`): the email, registrations and comments "
-          f"sections were measured at the date above; the other sections are kept from the "
-          f"run of {results['merged_from']}, on the same machine.\n")
+        measured = ", ".join(results.get("measured_sections") or ["email", "registrations",
+                                                                 "comments"])
+        w(f"> This page merges two runs (`--merge`): the {measured} sections were measured at "
+          f"the date above; the other sections are kept from the run of "
+          f"{results['merged_from']}, on the same machine, before this session's changes to "
+          "the handlers and the scale method: rerun `make bench` for figures of one run.\n")
     w("Rerun: `make bench` (20 minutes or more on 2 cores, most of it the scale section; "
       "`python -m bench --report-only` rewrites this page from results.json). Raw figures: "
       "[results.json](results.json).\n")
