@@ -134,20 +134,27 @@ def event_state(item: Mapping[str, Any]) -> EventState:
     )
 
 
+def _batch_get(keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Strongly consistent BatchGetItem of these keys (at most 100). Unprocessed keys come
+    back under throttling: retried, a bounded number of times."""
+    request: dict[str, Any] = {_name(): {"Keys": keys, "ConsistentRead": True}}
+    found: list[dict[str, Any]] = []
+    for _ in range(5):
+        answer = dynamodb().batch_get_item(RequestItems=request)
+        found.extend(answer.get("Responses", {}).get(_name(), []))
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    return found
+
+
 def get_registration_and_event(
     registration_id: str, event_id: str
 ) -> tuple[Registration | None, EventState | None]:
     """A registration and its event in one call (BatchGetItem, strongly consistent): a
     link's token names both."""
     keys = [registration_key(registration_id), events_table.event_key(event_id)]
-    request: dict[str, Any] = {_name(): {"Keys": keys, "ConsistentRead": True}}
-    found: list[dict[str, Any]] = []
-    for _ in range(5):  # unprocessed keys come back under throttling; bounded retries
-        answer = dynamodb().batch_get_item(RequestItems=request)
-        found.extend(answer.get("Responses", {}).get(_name(), []))
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            break
+    found = _batch_get(keys)
     reg = next((i for i in found if i.get("sk") == REG_SK), None)
     event = next((i for i in found if i.get("sk") == events_table.EVENT_SK), None)
     return (
@@ -373,14 +380,7 @@ def get_registrations(registration_ids: Sequence[str]) -> list[Registration]:
     if not registration_ids:
         return []
     keys = [registration_key(r) for r in dict.fromkeys(registration_ids)]
-    request = {_name(): {"Keys": keys, "ConsistentRead": True}}
-    found: list[dict[str, Any]] = []
-    for _ in range(5):  # unprocessed keys come back under throttling; bounded retries
-        answer = dynamodb().batch_get_item(RequestItems=request)
-        found.extend(answer.get("Responses", {}).get(_name(), []))
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            break
+    found = _batch_get(keys)
     return [Registration.model_validate(i) for i in found]
 
 
