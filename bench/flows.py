@@ -53,25 +53,9 @@ class CallCounter:
 
 
 def _workshop(capacity: int, title: str) -> str:
-    """A published public workshop 3 days from now, through the events service."""
-    from convene.events import service as events
-    from convene.events.models import EventDraft, EventPatch
+    from bench.scenarios import published_workshop
 
-    now = datetime.now(UTC).replace(microsecond=0)
-    start = now + timedelta(days=3)
-    draft = EventDraft.model_validate({
-        "title": title,
-        "summary": "Join us online to share what is working in your community.",
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(minutes=90)).isoformat(),
-        "timezone": "Europe/London",
-        "capacity": capacity,
-        "joining_url": "https://meet.example.org/community-space/7d1e",
-    })
-    created = events.create_event(draft, organiser="organiser-bench", now=now)
-    events.update_event(created.id, EventPatch(status="published", version=1),
-                        organiser="organiser-bench", now=now)
-    return created.id
+    return published_workshop(capacity, title)
 
 
 @contextlib.contextmanager

@@ -409,13 +409,8 @@ def registration_filler(i: int, ctx: Context) -> dict[str, Any]:
 GUEST_NAMES = ("Ann Lee", "Priya Shah", "Tom Okafor", "Lee Morgan", "Amara Okafor", "Sam Reid")
 
 
-def _workshop(ctx: Context, key: str = "workshop", capacity: int = 100_000,
-              title: str = "Community Space: bench workshop") -> str:
-    """A published public workshop in three days, through the events service (once per
-    context and key; a new one each time if `key` is None). The default 100,000 seats
-    never run out in a run, so every confirmation takes a seat."""
-    if key and ctx.extra.get(key):
-        return str(ctx.extra[key])
+def published_workshop(capacity: int, title: str) -> str:
+    """A published public workshop three days from now, through the events service."""
     from convene.events import service as events
     from convene.events.models import EventDraft, EventPatch
 
@@ -433,9 +428,20 @@ def _workshop(ctx: Context, key: str = "workshop", capacity: int = 100_000,
     created = events.create_event(draft, organiser="bench-organiser", now=now)
     events.update_event(created.id, EventPatch(status="published", version=1),
                         organiser="bench-organiser", now=now)
-    if key:
-        ctx.extra[key] = created.id
     return created.id
+
+
+def _workshop(ctx: Context, key: str = "workshop", capacity: int = 100_000,
+              title: str = "Community Space: bench workshop") -> str:
+    """A published public workshop in three days, through the events service (once per
+    context and key; a new one each time if `key` is None). The default 100,000 seats
+    never run out in a run, so every confirmation takes a seat."""
+    if key and ctx.extra.get(key):
+        return str(ctx.extra[key])
+    event_id = published_workshop(capacity, title)
+    if key:
+        ctx.extra[key] = event_id
+    return event_id
 
 
 def _outbox_data(dedupe_key: str) -> dict[str, Any]:
