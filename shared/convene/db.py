@@ -6,7 +6,9 @@ capability's `table.py` is the only place that knows its key shapes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -58,3 +60,41 @@ def transact_write(items: Sequence[Mapping[str, Any]]) -> None:
             # Contention or throttling, not a failed rule: let the caller retry or answer 503.
             raise
         raise TransactionCancelled(reasons) from exc
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+
+
+def batch_get(
+    table_name: str,
+    keys: Iterable[Mapping[str, Any]],
+    *,
+    fields: Iterable[str] | None = None,
+    consistent: bool = False,
+    attempts: int = 3,
+) -> list[dict[str, Any]]:
+    """Items by key (plain dicts in and out), `BATCH_GET_KEYS` keys a call.
+
+    Duplicate keys (`pk`, `sk`) are asked for once. `fields` projects; the key attributes
+    are always included. DynamoDB hands keys back unprocessed when it throttles: those
+    are asked for again, after a short jittered pause, at most `attempts` times in all. A
+    key still unprocessed then is left out, and the caller treats it as not found."""
+    unique = list({(key["pk"], key["sk"]): key for key in keys}.values())
+    shape: dict[str, Any] = {"ConsistentRead": consistent}
+    if fields is not None:
+        names = {f"#f{i}": f for i, f in enumerate(dict.fromkeys(["pk", "sk", *fields]))}
+        shape["ProjectionExpression"] = ", ".join(names)
+        shape["ExpressionAttributeNames"] = names
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(unique), BATCH_GET_KEYS):
+        chunk = [to_item(k) for k in unique[start : start + BATCH_GET_KEYS]]
+        request: dict[str, Any] = {table_name: {**shape, "Keys": chunk}}
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(random.uniform(0, 0.025 * 2**attempt))
+            answer = client("dynamodb").batch_get_item(RequestItems=request)
+            found.extend(from_item(i) for i in answer.get("Responses", {}).get(table_name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return found

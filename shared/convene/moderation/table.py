@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from convene import db
 from convene.aws import client
 from convene.comments.table import Guard, comment_key
 from convene.db import from_item, to_item, values
@@ -334,26 +335,8 @@ def day_counts(first_day: str, last_day: str) -> dict[str, dict[str, int]]:
 
 
 def batch_get(keys: Sequence[Mapping[str, str]], fields: Iterable[str]) -> list[dict[str, Any]]:
-    """Items by key (any entity), only `fields` (plus the keys); 100 keys per call, and a
-    second try for what DynamoDB left unprocessed."""
-    names = {f"#f{i}": f for i, f in enumerate(["pk", "sk", *fields])}
-    found: list[dict[str, Any]] = []
-    unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
-    for start in range(0, len(unique), 100):
-        request: dict[str, Any] = {
-            _table(): {
-                "Keys": [to_item(k) for k in unique[start : start + 100]],
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-            }
-        }
-        for _ in range(3):
-            resp = _ddb().batch_get_item(RequestItems=request)
-            found.extend(from_item(i) for i in resp.get("Responses", {}).get(_table(), []))
-            request = resp.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return found
+    """Items by key (any entity), only `fields` (plus the keys)."""
+    return db.batch_get(_table(), keys, fields=fields)
 
 
 CONTEXT_FIELDS = (
@@ -392,20 +375,8 @@ def context(
 
 
 def comments_by_id(comment_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Whole comment items by id (BatchGetItem, 100 a call)."""
-    found: list[dict[str, Any]] = []
-    keys = [comment_key(c) for c in dict.fromkeys(comment_ids)]
-    for start in range(0, len(keys), 100):
-        request: dict[str, Any] = {
-            _table(): {"Keys": [to_item(k) for k in keys[start : start + 100]]}
-        }
-        for _ in range(3):
-            resp = _ddb().batch_get_item(RequestItems=request)
-            found.extend(from_item(i) for i in resp.get("Responses", {}).get(_table(), []))
-            request = resp.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return found
+    """Whole comment items by id."""
+    return db.batch_get(_table(), [comment_key(c) for c in comment_ids])
 
 
 def reports(comment_id: str, limit: int) -> list[dict[str, Any]]:

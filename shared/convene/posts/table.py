@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from convene.aws import client
+from convene import db
 from convene.aws import table as aws_table
-from convene.db import from_item, to_item, values
+from convene.db import to_item, values
 from convene.settings import get_settings
 from convene.timefmt import utc_iso
 
@@ -99,20 +99,10 @@ def comment_count_update(post_id: str, delta: int, *, require_open: bool = False
 def comment_counts(post_ids: list[str]) -> dict[str, int]:
     """Published-comment counts for up to 100 posts in one BatchGetItem (a few more calls
     only if DynamoDB hands keys back unprocessed). Unknown posts count 0."""
-    name = get_settings().table_name
     counts = dict.fromkeys(post_ids, 0)
-    request: dict[str, Any] = {
-        name: {
-            "Keys": [to_item(post_key(p)) for p in counts],
-            "ProjectionExpression": "pk, comment_count",
-        }
-    }
-    for _ in range(3):
-        resp = client("dynamodb").batch_get_item(RequestItems=request)
-        for raw in resp.get("Responses", {}).get(name, []):
-            item = from_item(raw)
-            counts[str(item["pk"]).removeprefix("POST#")] = int(item.get("comment_count", 0))
-        request = resp.get("UnprocessedKeys") or {}
-        if not request:
-            break
+    found = db.batch_get(
+        get_settings().table_name, [post_key(p) for p in counts], fields=["comment_count"]
+    )
+    for item in found:
+        counts[str(item["pk"]).removeprefix("POST#")] = int(item.get("comment_count", 0))
     return counts

@@ -34,7 +34,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from convene.aws import dynamodb
+from convene import db
 from convene.aws import table as aws_table
 from convene.db import TransactionCancelled, from_item, to_item, transact_write, values
 from convene.errors import Unavailable
@@ -135,17 +135,8 @@ def event_state(item: Mapping[str, Any]) -> EventState:
 
 
 def _batch_get(keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Strongly consistent BatchGetItem of these keys (at most 100). Unprocessed keys come
-    back under throttling: retried, a bounded number of times."""
-    request: dict[str, Any] = {_name(): {"Keys": keys, "ConsistentRead": True}}
-    found: list[dict[str, Any]] = []
-    for _ in range(5):
-        answer = dynamodb().batch_get_item(RequestItems=request)
-        found.extend(answer.get("Responses", {}).get(_name(), []))
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            break
-    return found
+    """Strongly consistent BatchGetItem of these keys (at most 100)."""
+    return db.batch_get(_name(), keys, consistent=True, attempts=5)
 
 
 def get_registration_and_event(
