@@ -50,9 +50,15 @@ def start(notice: dict[str, Any], change: list[dict[str, Any]]) -> None:
     table.transact([*change, table.put_notice(notice)])
 
 
-def process(notice_id: str, now: datetime, *, budget: int) -> tuple[int, bool]:
-    """Sends up to `budget` more emails of a notice. Returns (sent so far, done)."""
-    notice = table.get_notice(notice_id)
+def process(
+    notice_id: str, now: datetime, *, budget: int, notice: dict[str, Any] | None = None
+) -> tuple[int, bool]:
+    """Sends up to `budget` more emails of a notice. Returns (sent so far, done).
+
+    `notice` is the item when the caller has just written it (the request that made the
+    change), which saves reading it back; the scheduled run passes only the id."""
+    if notice is None:
+        notice = table.get_notice(notice_id)
     if notice is None:
         return 0, True
     if notice.get("done"):
@@ -81,13 +87,15 @@ def process(notice_id: str, now: datetime, *, budget: int) -> tuple[int, bool]:
                 sent += 1
                 moved += 1
         if cancelling:
-            # Cancelled registrations leave the state, so the first page is always next;
-            # the state is done when a page comes back empty.
-            if not regs:
+            # Cancelled registrations leave the state, so the first page is always next.
+            # The state is done when a page comes back empty, or when a last page (no
+            # LastEvaluatedKey) was all cancelled; one that was not is read again (the
+            # index may still show a registration this run has just cancelled, and its
+            # transaction then fails on the version, sending nothing twice).
+            if not regs or (last is None and moved == len(regs)):
                 step += 1
             elif moved == 0:
                 break  # every one of them is changing right now: next run
-            state = table.load_event(state.id) or state
         elif last is None:
             step, cursor = step + 1, None
         else:

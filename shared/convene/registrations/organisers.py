@@ -184,5 +184,7 @@ def announce_time_change(state: EventState, *, now: datetime) -> NoticeResult | 
 
 
 def _run(notice: dict[str, object], now: datetime) -> NoticeResult:
-    sent, done = notices.process(str(notice["id"]), now, budget=notices.REQUEST_BUDGET)
+    sent, done = notices.process(
+        str(notice["id"]), now, budget=notices.REQUEST_BUDGET, notice=notice
+    )
     return NoticeResult(notice_id=str(notice["id"]), kind=str(notice["kind"]), sent=sent, done=done)

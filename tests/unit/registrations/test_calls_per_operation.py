@@ -15,6 +15,7 @@ from tests.unit.registrations.conftest import (
     form,
     guest_confirms,
     guest_registers,
+    mail,
     manage_token,
     member,
     registration_of,
@@ -138,3 +139,31 @@ def test_the_manage_view_reads_twice(july: str) -> None:
         service.manage_view(priya["id"], manage_token("priya@example.org"), now=NOW)
 
     assert calls == ["GetItem", "BatchGetItem"]
+
+
+def test_cancelling_an_event_reads_each_state_once_when_it_fits_one_page(july: str) -> None:
+    from convene.registrations import organisers
+
+    for name in ["Priya", "Tom", "Ana"]:  # two seats: Ana waits
+        guest_confirms(july, name, f"{name.lower()}@example.org")
+
+    with dynamodb_calls() as calls:
+        result = organisers.cancel_event(july, reason=None, now=NOW)
+
+    assert (result.sent, result.done) == (3, True)
+    assert len(mail(kind="event_cancelled")) == 3
+    # The event; the cancellation and the notice together; the event again, strongly
+    # consistent, for the calendar's new SEQUENCE; then one page per active state
+    # (confirmed, offered, waitlisted), one transaction per registrant, and the progress.
+    assert calls == [
+        "GetItem",
+        "TransactWriteItems",
+        "GetItem",
+        "Query",
+        "TransactWriteItems",
+        "TransactWriteItems",
+        "Query",
+        "Query",
+        "TransactWriteItems",
+        "UpdateItem",
+    ]
