@@ -123,8 +123,25 @@ def mail_item(message: Any, sent_at: datetime) -> dict[str, Any]:
     return item
 
 
+# A sent message never changes, and parsing MIME is slow: each is parsed once. Without
+# this, a page polling the mail view re-parsed every message sent so far on each poll,
+# and after a few thousand messages that alone kept the twin's requests waiting.
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
+def _parsed(message: Any, sent_at: datetime) -> dict[str, Any]:
+    item = _PARSED.get(message.id)
+    if item is None:
+        item = _PARSED[message.id] = mail_item(message, sent_at)
+    return item
+
+
 def mail_view(to: str | None = None) -> list[dict[str, Any]]:
-    items = [mail_item(m, at) for m, at in aws_twin.sent_mail()]
+    sent = aws_twin.sent_mail()
+    live = {m.id for m, _ in sent}
+    for gone in [k for k in list(_PARSED) if k not in live]:  # the twin's mail was cleared
+        _PARSED.pop(gone, None)
+    items = [_parsed(m, at) for m, at in sent]
     if to:
         wanted = to.strip().lower()
         items = [i for i in items if wanted in {a.lower() for a in i["recipients"]}]

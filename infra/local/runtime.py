@@ -40,6 +40,7 @@ function's logical id, the request id and timings only.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -49,7 +50,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -58,7 +59,52 @@ from typing import Any
 from infra.local.template import ROOT, FunctionSpec
 
 log = logging.getLogger("infra.local.runtime")
-_ONE_INVOCATION_AT_A_TIME = threading.Lock()
+
+
+class _Turns:
+    """One invocation at a time in this process, requests first.
+
+    Powertools keeps the request being routed on a class attribute
+    (``BaseRouter.current_event``) that every resolver shares, and Metrics keeps one
+    metric set per process: Lambda runs one invocation per process, so it never sees two
+    at once; this process must not either. A plain lock is not fair, though: a stream
+    pump with a backlog of emails takes it again the moment it lets go, and requests
+    queue behind it for seconds. Here an API request waiting for its turn goes before
+    any background invocation (a stream batch, a schedule, a topic), so a backlog costs
+    a request at most the one batch already running."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._requests_waiting = 0
+
+    @contextlib.contextmanager
+    def turn(self, *, request: bool) -> Iterator[None]:
+        with self._cond:
+            if request:
+                self._requests_waiting += 1
+            try:
+                while self._busy or (not request and self._requests_waiting):
+                    self._cond.wait()
+            finally:
+                if request:
+                    self._requests_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+_TURNS = _Turns()
+
+
+def is_api_request(event: Any) -> bool:
+    """An API Gateway proxy event (what the twin's gateway sends), not a stream batch,
+    schedule or topic message."""
+    return isinstance(event, dict) and "httpMethod" in event and "requestContext" in event
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-2"
@@ -310,10 +356,8 @@ class Runtime:
             context = fn.context(env)
             started = time.monotonic()
             try:
-                # One handler at a time in this process: Powertools keeps the request being
-                # routed on a class attribute (BaseRouter.current_event) that every resolver
-                # shares. Lambda runs one invocation per process, so it never sees two.
-                with _ONE_INVOCATION_AT_A_TIME:
+                with _TURNS.turn(request=is_api_request(payload)):
+                    started = time.monotonic()  # the timeout counts from the turn
                     result = env.handler(payload, context)
             except Exception as exc:
                 raise FunctionError(logical_id, exc) from exc

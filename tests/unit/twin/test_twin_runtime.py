@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -123,3 +124,53 @@ def test_one_functions_own_value_never_replaces_the_process_wide_one(
 
     assert os.environ["TWIN_LOG_LEVEL"] == "INFO"
     assert os.environ["TWIN_SAME"] == "same"  # every function agrees: set once
+
+
+def test_a_waiting_request_goes_before_waiting_background_work() -> None:
+    """A backlog on a stream must not keep API requests waiting: when the batch that
+    runs lets go, a request waiting for its turn runs before the next batch."""
+    from infra.local.runtime import _Turns
+
+    turns = _Turns()
+    order: list[str] = []
+    holding = threading.Event()
+    release = threading.Event()
+
+    def first_batch() -> None:
+        with turns.turn(request=False):
+            holding.set()
+            release.wait(5)
+            order.append("batch 1")
+
+    def waiter(name: str, request: bool, started: threading.Event) -> None:
+        started.set()
+        with turns.turn(request=request):
+            order.append(name)
+
+    threads = [threading.Thread(target=first_batch)]
+    threads[0].start()
+    assert holding.wait(5)
+    for name, request in [("batch 2", False), ("batch 3", False), ("request", True)]:
+        started = threading.Event()
+        t = threading.Thread(target=waiter, args=(name, request, started))
+        t.start()
+        assert started.wait(5)
+        threads.append(t)
+    # Every waiter is blocked on the turn (the first batch still holds it).
+    deadline = time.monotonic() + 5
+    while turns._requests_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    release.set()
+    for t in threads:
+        t.join(5)
+
+    assert order[:2] == ["batch 1", "request"]
+    assert sorted(order[2:]) == ["batch 2", "batch 3"]
+
+
+def test_only_an_api_gateway_event_counts_as_a_request() -> None:
+    from infra.local.runtime import is_api_request
+
+    assert is_api_request({"httpMethod": "GET", "requestContext": {}, "path": "/events"})
+    assert not is_api_request({"Records": [{"eventSource": "aws:dynamodb"}]})
+    assert not is_api_request({"source": "aws.scheduler"})
