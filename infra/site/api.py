@@ -68,12 +68,16 @@ class PublicApi:
             raise NotFound(event_id)
         return dict(self.get(f"/events/{quote(event_id, safe='')}"))
 
-    def comment_count(self, post_id: str) -> int | None:
-        """The post's approved comments (GET /posts/{id}/comments); None when the post is
-        not registered with the API or the API cannot say."""
+    def comments(self, post_id: str, *, limit: int = 20) -> dict[str, Any] | None:
+        """The first page of the post's approved comments (GET /posts/{id}/comments):
+        ``{"count", "comments", "next_cursor"}``; None when the post is not registered
+        with the API or the API cannot say."""
         try:
-            page = self.get(f"/posts/{quote(post_id, safe='')}/comments", limit="1")
+            page = self.get(f"/posts/{quote(post_id, safe='')}/comments", limit=str(limit))
         except ApiError:
             return None
-        count = page.get("count")
-        return count if isinstance(count, int) else None
+        if not isinstance(page, dict) or not isinstance(page.get("count"), int):
+            return None
+        if not isinstance(page.get("comments"), list):
+            return None
+        return page

@@ -11,10 +11,12 @@ into the HTML as text, never as markup), and the pages that need no API data
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from infra.site.api import SAFE_ID, ApiError, NotFound, PublicApi
 
@@ -72,7 +74,32 @@ def post_path(post_id: str) -> str:
     return f"/blog/{post_id}"
 
 
+# The first page of a post's comments is in its HTML, so they can be read with JavaScript
+# off (assets/comments.js replaces them with the same page, and loads the rest).
+COMMENTS_ON_THE_PAGE = 20
+
+
+def comment_html(body_html: str) -> Markup:
+    """A comment's body as the API rendered it (Markdown to HTML, sanitised with nh3's
+    allow-list): the one field that goes into a page as markup. It is sanitised here
+    again, so the page is safe even from an API that forgot to."""
+    import nh3
+
+    return Markup(nh3.clean(str(body_html)))  # noqa: S704 (just sanitised)
+
+
+def comment_date(iso: str) -> str:
+    """``2026-11-28T10:42:00Z`` as ``28 November 2026`` (the script adds the time in the
+    reader's own zone)."""
+    try:
+        moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    return f"{moment.day} {moment:%B %Y}"
+
+
 _env.globals.update(workshop_path=workshop_path, post_path=post_path, outcomes=OUTCOMES)
+_env.filters.update(comment_html=comment_html, comment_date=comment_date)
 
 
 # The pages that show no API data in their HTML, by where they live on the site: rendered
@@ -156,12 +183,23 @@ class Site:
         such post."""
         if post_id not in post_ids():
             return None
-        count = self.api.comment_count(post_id)
-        return Page(self._render(f"posts/{post_id}.html", post_id=post_id, count=count))
+        page = self.api.comments(post_id, limit=COMMENTS_ON_THE_PAGE)
+        return Page(
+            self._render(
+                f"posts/{post_id}.html",
+                post_id=post_id,
+                count=page["count"] if page else None,
+                comments=page,
+            )
+        )
 
     def post_shell(self) -> Page:
         """``post.html?id=``: the comments of any post (JavaScript reads the id)."""
-        return Page(self._render("templates/post.html", post_id=None, count=None, title="Comments"))
+        return Page(
+            self._render(
+                "templates/post.html", post_id=None, count=None, comments=None, title="Comments"
+            )
+        )
 
 
 __all__ = [

@@ -94,6 +94,22 @@ def test_without_javascript_the_comment_form_posts_and_comes_back_to_the_post(
     assert not (violations := axe_as_served(page, pages.new(""))), describe(violations)
 
 
+def test_without_javascript_the_approved_comments_are_on_the_page(pages: Pages, twin: Twin) -> None:
+    approved = twin.get(f"/posts/{POST}/comments", params={"limit": "20"}).json()
+    assert approved["comments"], "the seed has an approved comment"
+
+    page = pages.new(BLOG, javascript=False)
+
+    threads = page.locator("#comment-list > .comment")
+    expect(threads).to_have_count(len(approved["comments"]))
+    first = approved["comments"][0]
+    expect(threads.first.locator(".author").first).to_have_text(first["author_name"])
+    expect(page.locator("#comment-count")).to_have_text(str(approved["count"]))
+    # With JavaScript on, the script shows the same comments (it replaces the list).
+    live = pages.new(BLOG)
+    expect(live.locator("#comment-list > .comment")).to_have_count(len(approved["comments"]))
+
+
 def test_a_reply_is_held_then_shown_threaded_under_its_parent(pages: Pages, twin: Twin) -> None:
     page = pages.new(BLOG)
     parent = page.locator("#comment-list > .comment").first

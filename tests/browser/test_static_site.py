@@ -64,6 +64,8 @@ def test_the_build_writes_a_page_per_workshop_with_a_real_form_post_to_the_api(
     assert 'method="post"' in html and 'name="answer_topic"' in html and 'name="website"' in html
     assert f'href="/workshops/{event["id"]}/"' in (tmp_path / "site" / "index.html").read_text()
     assert "blog/this-is-your-community-space/index.html" in report.pages
+    post = (tmp_path / "site" / "blog" / "this-is-your-community-space" / "index.html").read_text()
+    assert '<li class="comment" id="comment-' in post  # the seed's approved comment, no script
     assert f'apiBase: "{site}"' in (tmp_path / "site" / "config.js").read_text()
 
 
