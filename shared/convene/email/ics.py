@@ -22,16 +22,22 @@ ALARM_BEFORE = timedelta(hours=1)
 def calendar_file(
     ics: IcsEvent,
     *,
-    organiser: str,
-    organiser_name: str,
-    attendee: str,
+    organiser: str | None = None,
+    organiser_name: str | None = None,
+    attendee: str | None = None,
     now: datetime | None = None,
+    method: str | None = None,
 ) -> bytes:
+    """The calendar file for `ics`. With an `attendee` (and the `organiser`) it is an
+    iTIP message for that person (METHOD from `ics`: REQUEST or CANCEL); without one it
+    is a file to publish (pass ``method="PUBLISH"``) that names no one, so it carries no
+    email address (a registrant's download)."""
+    method = method or ics.method
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", ics.method)
+    cal.add("method", method)
 
     event = Event()
     event.add("uid", ics.uid)
@@ -47,20 +53,22 @@ def calendar_file(
         event.add("url", ics.url)
         event.add("location", ics.url)
     event.add("description", description)
-    event.add("status", "CANCELLED" if ics.method == "CANCEL" else "CONFIRMED")
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
 
-    # iTIP wants an organiser and the attendee the message is for; RSVP=FALSE: no replies.
-    host = vCalAddress(f"mailto:{organiser}")
-    host.params["cn"] = vText(organiser_name)
-    event.add("organizer", host)
-    guest = vCalAddress(f"mailto:{attendee}")
-    guest.params["role"] = vText("REQ-PARTICIPANT")
-    guest.params["partstat"] = vText("DECLINED" if ics.method == "CANCEL" else "ACCEPTED")
-    guest.params["rsvp"] = vText("FALSE")
-    event.add("attendee", guest)
+    if attendee is not None:
+        # iTIP wants an organiser and the attendee the message is for; RSVP=FALSE: no
+        # replies.
+        host = vCalAddress(f"mailto:{organiser}")
+        host.params["cn"] = vText(organiser_name or "")
+        event.add("organizer", host)
+        guest = vCalAddress(f"mailto:{attendee}")
+        guest.params["role"] = vText("REQ-PARTICIPANT")
+        guest.params["partstat"] = vText("DECLINED" if method == "CANCEL" else "ACCEPTED")
+        guest.params["rsvp"] = vText("FALSE")
+        event.add("attendee", guest)
 
-    if ics.method == "REQUEST":
+    if method in {"REQUEST", "PUBLISH"}:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", f"{ics.title} starts in an hour")
