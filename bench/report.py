@@ -107,7 +107,8 @@ def markdown(results: dict[str, Any]) -> str:
           f"the date above; the other sections are kept from the run of "
           f"{results['merged_from']}, on the same machine, before this session's changes to "
           "the handlers and the scale method: rerun `make bench` for figures of one run.\n")
-    w("Rerun: `make bench` (20 minutes or more on 2 cores, most of it the scale section; "
+    w("Rerun: `make bench` (about 30 minutes on 2 cores, most of it filling the "
+      "100,000-item tables for the scale section; "
       "`python -m bench --report-only` rewrites this page from results.json). Raw figures: "
       "[results.json](results.json).\n")
     if results.get("not_yet_implemented"):
