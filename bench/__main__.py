@@ -415,6 +415,8 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
             if not ready:
                 continue
             times: dict[str, list[float]] = {label: [] for label in labels}
+            replays: dict[str, list[float]] = {label: [] for label in labels}
+            calls: dict[str, list[int]] = {label: [] for label in labels}
             statuses: dict[str, dict[str, int]] = {label: {} for label in labels}
             unexpected = 0
             try:
@@ -429,6 +431,11 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
                         unexpected += not scenario.succeeded(got.status, got.body)
                         if i >= 2:  # the first round warms each set's pages up
                             times[label].append(got.seconds)
+                            # The control: the same DynamoDB calls on a plain client, on
+                            # the same tables. If they grow as much as the handler does,
+                            # the growth is DynamoDB Local's, not the route's.
+                            replays[label].append(harness.replay(got.calls))
+                            calls[label].append(len(got.calls))
             except Exception as exc:  # one route's failure is reported, the others still run
                 traceback.print_exc()
                 out["routes"][scenario.route] = {
@@ -443,9 +450,19 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
                 "statuses": statuses,
                 "unexpected": unexpected,
             }
+            if any(replays[label] for label in labels):
+                row["replay_p50_ms"] = {
+                    label: round(p50(replays[label]) * 1000, 2) for label in labels
+                }
+                row["calls_per_request"] = {
+                    label: round(sum(calls[label]) / len(calls[label]), 2) for label in labels
+                }
             small, large = row["p50_ms"][labels[0]], row["p50_ms"][labels[-1]]
             if len(labels) >= 2:
                 row["ratio"] = round(large / small, 3) if small else None
+                replayed = row.get("replay_p50_ms") or {}
+                if replayed.get(labels[0]):
+                    row["replay_ratio"] = round(replayed[labels[-1]] / replayed[labels[0]], 3)
             out["routes"][scenario.route] = row
             log(f"  scale {scenario.route}: " + ", ".join(
                 f"{label}: {row['p50_ms'][label]} ms" for label in labels)
@@ -528,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-seconds", type=float, default=60.0)
     p.add_argument("--out", default=str(ROOT / "bench"))
     p.add_argument("--work", default=None, help="keep the twin's data and log here")
+    p.add_argument("--route", action="append", default=None,
+                   help="measure only routes whose 'METHOD /path' contains this (repeatable); "
+                   "for a quick look at one figure, with --out elsewhere")
     args = p.parse_args(argv)
 
     os.environ["CONVENE_FORBID_SCAN"] = "1"
@@ -542,6 +562,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\nroutes without a scenario: " + ", ".join(missing))
         return 0
 
+    if args.route:
+        routes = {k: v for k, v in routes.items() if any(part in k for part in args.route)}
+        if not routes:
+            p.error(f"no route matches {args.route}")
     sections = set(args.sections.split(","))
     out_dir = Path(args.out)
     if args.report_only:
@@ -559,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
                       for s in SCENARIOS.values()},
         "not_yet_implemented": pending,
         "routes_without_scenario": sorted(set(routes) - set(SCENARIOS)),
+        **({"only_routes": sorted(routes)} if args.route else {}),
         "sections": {},
     }
 

@@ -210,9 +210,18 @@ def markdown(results: dict[str, Any]) -> str:
               "request, the uncounted rounds included.\n")
         for note in sc.get("notes", []):
             w(f"> {note}\n")
+        control = any("replay_ratio" in r for r in sc["routes"].values())
+        if control:
+            w("The control column replays each counted request's own DynamoDB calls on a "
+              "plain boto3 client against the same tables, right after it: the same work "
+              "with no handler. Where it grows as much as the handler does, the growth is "
+              "DynamoDB Local's (its indexes are SQLite tables on this machine), not the "
+              "route's; the calls per request are shown for each size, to show the route "
+              "does the same work at both.\n")
         head = " | ".join(f"p50 at {int(x):,} items (ms)" for x in labels)
-        w(f"| route | kind | {head} | ratio | within target | statuses |")
-        w("|---|---|" + "---:|" * len(labels) + "---:|---|---|")
+        extra = " same calls replayed: ratio | calls per request |" if control else ""
+        w(f"| route | kind | {head} | ratio | within target | statuses |{extra}")
+        w("|---|---|" + "---:|" * len(labels) + "---:|---|---|" + ("---:|---|" if control else ""))
         for route, row in sc["routes"].items():
             if row.get("error"):
                 w(f"| `{route}` | {row['kind']} | error: {row['error']} |"
@@ -228,7 +237,10 @@ def markdown(results: dict[str, Any]) -> str:
             w(f"| `{route}` | {row['kind']} | {cells} | {row.get('ratio', '-')} | "
               f"{_ok(row.get('ratio'), t['scale_ratio'])} | "
               + (", ".join(f"{c}: {n}" for c, n in sorted(answered.items())) or "-")
-              + (f" (**{failed} not a success**)" if failed else "") + " |")
+              + (f" (**{failed} not a success**)" if failed else "") + " |"
+              + (f" {row.get('replay_ratio', '-')} | "
+                 + " / ".join(str(v) for v in (row.get("calls_per_request") or {}).values())
+                 + " |" if control else ""))
         w(f"\nTime to seed and fill each set: {sc.get('fill_seconds')} (seconds).")
         if "scale" in results.get("charts", {}):
             w("\n![p50 against table size](scale_p50.png)\n")
