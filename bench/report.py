@@ -103,10 +103,10 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("merged_from"):
         measured = ", ".join(results.get("measured_sections") or ["email", "registrations",
                                                                  "comments"])
-        w(f"> This page merges two runs (`--merge`): the {measured} sections were measured at "
+        w(f"> This page merges two runs (`--merge`): the {measured} section(s) were measured at "
           f"the date above; the other sections are kept from the run of "
-          f"{results['merged_from']}, on the same machine, before this session's changes to "
-          "the handlers and the scale method: rerun `make bench` for figures of one run.\n")
+          f"{results['merged_from']}, on the same machine. Rerun `make bench` for figures of "
+          "one run.\n")
     w("Rerun: `make bench` (about 30 minutes on 2 cores, most of it filling the "
       "100,000-item tables for the scale section; "
       "`python -m bench --report-only` rewrites this page from results.json). Raw figures: "
