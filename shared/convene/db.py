@@ -62,6 +62,19 @@ def transact_write(items: Sequence[Mapping[str, Any]]) -> None:
         raise TransactionCancelled(reasons) from exc
 
 
+BACKOFF_BASE = 0.01
+BACKOFF_CAP = 1.0
+
+
+def pause(attempt: int) -> None:
+    """A jittered wait before retry `attempt` (none before the first): the window doubles
+    for the first retries (so a crowd spreads out) up to BACKOFF_CAP, then stays there:
+    every waiting caller has the same chance at each moment, so none starves behind
+    newcomers."""
+    if attempt:
+        time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+
+
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 
 
@@ -77,7 +90,7 @@ def batch_get(
 
     Duplicate keys (`pk`, `sk`) are asked for once. `fields` projects; the key attributes
     are always included. DynamoDB hands keys back unprocessed when it throttles: those
-    are asked for again, after a short jittered pause, at most `attempts` times in all. A
+    are asked for again, after a `pause`, at most `attempts` times in all. A
     key still unprocessed then is left out, and the caller treats it as not found."""
     unique = list({(key["pk"], key["sk"]): key for key in keys}.values())
     shape: dict[str, Any] = {"ConsistentRead": consistent}
@@ -90,8 +103,7 @@ def batch_get(
         chunk = [to_item(k) for k in unique[start : start + BATCH_GET_KEYS]]
         request: dict[str, Any] = {table_name: {**shape, "Keys": chunk}}
         for attempt in range(attempts):
-            if attempt:
-                time.sleep(random.uniform(0, 0.025 * 2**attempt))
+            pause(attempt)
             answer = client("dynamodb").batch_get_item(RequestItems=request)
             found.extend(from_item(i) for i in answer.get("Responses", {}).get(table_name, []))
             request = answer.get("UnprocessedKeys") or {}

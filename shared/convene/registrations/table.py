@@ -24,7 +24,6 @@ writers never both win. docs/tables.md has the whole design.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,14 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from convene import db
 from convene.aws import table as aws_table
-from convene.db import TransactionCancelled, from_item, to_item, transact_write, values
+from convene.db import (
+    TransactionCancelled,
+    from_item,
+    pause,
+    to_item,
+    transact_write,
+    values,
+)
 from convene.errors import Unavailable
 from convene.events import table as events_table
 from convene.events.models import Event
@@ -53,8 +59,6 @@ NOTICES = "NOTICES"
 # Contention on one event item is normal (everyone wants the last seat): retry, bounded.
 MAX_ATTEMPTS = 60
 TIME_BUDGET = 8.0
-BACKOFF_BASE = 0.01
-BACKOFF_CAP = 1.0
 _CONTENTION = {"TransactionConflict", "TransactionConflictException"}
 
 
@@ -135,7 +139,7 @@ def event_state(item: Mapping[str, Any]) -> EventState:
 
 
 def _batch_get(keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Strongly consistent BatchGetItem of these keys (at most 100)."""
+    """Strongly consistent BatchGetItem of these keys (a link must see its own writes)."""
     return db.batch_get(_name(), keys, consistent=True, attempts=5)
 
 
@@ -370,8 +374,7 @@ def get_registrations(registration_ids: Sequence[str]) -> list[Registration]:
     """Up to 100 registrations in one call (BatchGetItem), in no particular order."""
     if not registration_ids:
         return []
-    keys = [registration_key(r) for r in dict.fromkeys(registration_ids)]
-    found = _batch_get(keys)
+    found = _batch_get([registration_key(r) for r in registration_ids])
     return [Registration.model_validate(i) for i in found]
 
 
@@ -893,14 +896,6 @@ def transact(items: Sequence[Mapping[str, Any]]) -> None:
         raise
     except TransactionCancelled:
         raise
-
-
-def pause(attempt: int) -> None:
-    """A jittered wait before a retry: the window doubles for the first retries (so a
-    crowd spreads out) up to BACKOFF_CAP, then stays there: every waiting request has the
-    same chance at each moment, so none starves behind newcomers."""
-    if attempt:
-        time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
 
 
 def attempts(limit: int = MAX_ATTEMPTS) -> Iterator[int]:
