@@ -9,6 +9,14 @@ is reported apart). The handler process sees the function's environment as the t
 resolves it (names of tables, the pool, the secret: `infra.local.env` with its defaults)
 and dummy credentials; nothing is called over the network.
 
+A third process, the stack floor, imports only what the design requires of a handler of
+that kind before any of Convene's code: Powertools Logger, Metrics and Tracer (botocore
+patched), one pydantic model, and for an API handler the REST resolver with validation and
+one validated route (with Powertools idempotency, or its batch processor for a stream,
+where the handler uses them), then makes
+the same client. floor / baseline is the best any handler on this stack can do;
+handler / floor is the share of Convene's own code. The three alternate.
+
 `-X importtime` of one extra handler run says what the handler imports at init.
 """
 
@@ -46,6 +54,55 @@ from convene import aws
 aws.client({service!r})
 print(json.dumps({{"init_s": time.perf_counter() - t0, "import_s": t1 - t0}}))
 """
+
+# The stack floor: {api} and {idempotency} are filled with the pieces below or nothing.
+FLOOR = """
+import time, json
+t0 = time.perf_counter()
+from typing import Annotated
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from pydantic import BaseModel, Field
+logger, tracer, metrics = Logger(), Tracer(patch_modules=("botocore",)), Metrics()
+class Item(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+{api}
+{idempotency}
+{batch}
+import boto3
+client = boto3.client({service!r})
+print(json.dumps({{"init_s": time.perf_counter() - t0}}))
+"""
+
+FLOOR_API = """
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body
+app = APIGatewayRestResolver(enable_validation=True)
+@app.post("/items")
+def create(item: Annotated[Item, Body()]) -> Item:
+    return item
+"""
+
+FLOOR_IDEMPOTENCY = (
+    "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer"
+)
+
+FLOOR_BATCH = (
+    "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType\n"
+    "processor = BatchProcessor(event_type=EventType.DynamoDBStreams)"
+)
+
+
+def floor_code(source: str, service: str) -> tuple[str, str]:
+    """The floor script for a handler, from what its module uses: (kind, code)."""
+    api = "make_resolver()" in source
+    idem = "from convene import idempotency" in source
+    batch = "BatchProcessor(" in source
+    kind = ("api" if api else "worker") + (" + idempotency" if idem else "") + (
+        " + batch" if batch else "")
+    code = FLOOR.format(api=FLOOR_API if api else "",
+                        idempotency=FLOOR_IDEMPOTENCY if idem else "",
+                        batch=FLOOR_BATCH if batch else "", service=service)
+    return kind, code
 
 
 # The client each handler makes first, and so the one the baseline makes: Notifications
@@ -191,8 +248,8 @@ def measure(functions: list[Any], runs: int = 7, log: Any = print) -> dict[str, 
     results: dict[str, Any] = {
         "method": (
             "in-process time from the script's first line to the first client; fresh "
-            f"interpreter per run; median of {runs} runs each, baseline and handler alternated; "
-            "both with the environment the Lambda runtime sets"
+            f"interpreter per run; median of {runs} runs each, baseline, stack floor and "
+            "handler alternated; all three with the environment the Lambda runtime sets"
         ),
         "runs": runs,
         "interpreter_start_s": round(interpreter_start(base_env), 4),
@@ -207,12 +264,15 @@ def measure(functions: list[Any], runs: int = 7, log: Any = print) -> dict[str, 
         baseline = BASELINE.format(service=service)
         code = HANDLER.format(shared=str(ROOT / "shared"), code_dir=str(spec.code_dir),
                               path=str(path), service=service)
+        floor_kind, floor = floor_code(path.read_text(), service)
         base_times: list[float] = []
+        floor_times: list[float] = []
         handler_times: list[float] = []
         import_times: list[float] = []
         try:
             for _ in range(runs):
                 base_times.append(_run(baseline, baseline_env)["init_s"])
+                floor_times.append(_run(floor, env)["init_s"])
                 got = _run(code, env)
                 handler_times.append(got["init_s"])
                 import_times.append(got["import_s"])
@@ -222,6 +282,7 @@ def measure(functions: list[Any], runs: int = 7, log: Any = print) -> dict[str, 
             log(f"  cold start {spec.logical_id}: error {exc}")
             continue
         base = statistics.median(base_times)
+        stack = statistics.median(floor_times)
         handler = statistics.median(handler_times)
         imports = top_imports(traced["stderr"])
         for item in imports:
@@ -232,12 +293,18 @@ def measure(functions: list[Any], runs: int = 7, log: Any = print) -> dict[str, 
             "handler_s": round(handler, 4),
             "handler_import_s": round(statistics.median(import_times), 4),
             "ratio": round(handler / base, 3),
+            "floor_kind": floor_kind,
+            "floor_s": round(stack, 4),
+            "floor_ratio": round(stack / base, 3),
+            "own_ratio": round(handler / stack, 3),
             "baseline_runs_s": [round(t, 4) for t in base_times],
+            "floor_runs_s": [round(t, 4) for t in floor_times],
             "handler_runs_s": [round(t, 4) for t in handler_times],
             "top_imports": imports,
         }
         log(
             f"  cold start {spec.logical_id}: {handler * 1000:.0f} ms vs boto3 alone "
-            f"{base * 1000:.0f} ms ({service}) = {handler / base:.2f}"
+            f"{base * 1000:.0f} ms ({service}) = {handler / base:.2f}; stack floor "
+            f"{stack * 1000:.0f} ms = {stack / base:.2f}; handler / floor {handler / stack:.2f}"
         )
     return results

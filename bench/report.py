@@ -7,15 +7,24 @@ from typing import Any
 
 COLD_NOTES = [
     "",
-    "What Convene does about it: the Tracer patches botocore only (not `patch_all`, which "
-    "imports requests and the other libraries the X-Ray SDK knows); PyJWT and cryptography "
-    "load on the first member token, markdown-it and nh3 on the first comment submitted, "
-    "icalendar on the first calendar download, so a guest's read does not pay for them. "
-    "What is left is the price of the design's choices: the Powertools REST resolver with "
-    "pydantic validation (its OpenAPI models are built at import), Logger and Metrics, and "
-    "the layer's own pydantic models. Meeting 1.15 would mean dropping request validation "
-    "through pydantic or the Powertools resolver, which the design asks for; see "
-    "docs/performance.md.",
+    "The stack floor is a process that imports only what the design requires of a handler "
+    "of that kind, before any of Convene's code: Powertools Logger, Metrics and Tracer, one "
+    "pydantic model, and for an API handler the REST resolver with validation and one "
+    "validated route (with Powertools idempotency, or its batch processor, where the "
+    "handler uses them); then the same client. floor / boto3 is the least any handler on "
+    "this stack can measure, so it shows how much of the 1.15 target the required "
+    "libraries use up by themselves; handler / floor is the share of Convene's own code "
+    "(the layer's models and services, and each route's validation).",
+    "",
+    "What Convene does about its share: the Tracer patches botocore only (not `patch_all`, "
+    "which imports requests and the other libraries the X-Ray SDK knows); PyJWT and "
+    "cryptography load on the first member token, markdown-it and nh3 on the first comment "
+    "submitted, icalendar on the first calendar download or the first email that carries "
+    "a calendar, Powertools' OpenAPI document models only when openapi.json is written, "
+    "the comments service in the Organisers function only on its two people routes. "
+    "tests/unit/test_init_imports.py fails if a handler loads any of them at init. "
+    "Meeting 1.15 would mean dropping the Powertools resolver with pydantic validation, "
+    "which the design asks for; see docs/performance.md.",
     "",
 ]
 
@@ -35,7 +44,7 @@ def charts(results: dict[str, Any], out_dir: Path) -> dict[str, str]:
     cold = (results["sections"].get("cold") or {}).get("handlers") or {}
     rows = [(k, v["ratio"]) for k, v in cold.items() if isinstance(v, dict) and "ratio" in v]
     if rows:
-        fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.6))
+        fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 2.2))
         names = [r[0].removesuffix("Function") for r in rows]
         values = [r[1] for r in rows]
         colours = ["#3a7d44" if v <= 1.15 else "#b5462f" for v in values]
@@ -44,9 +53,13 @@ def charts(results: dict[str, Any], out_dir: Path) -> dict[str, str]:
         ax.axvline(1.0, color="grey", linewidth=0.8)
         for i, v in enumerate(values):
             ax.text(v, i, f" {v:.2f}", va="center")
+        floors = [cold[r[0]].get("floor_ratio") for r in rows]
+        if all(f is not None for f in floors):
+            ax.scatter(floors, names, marker="|", s=400, color="black", zorder=3,
+                       label="stack floor (the required libraries alone)")
         ax.set_xlabel("cold start: handler init / (import boto3 + one client)")
         ax.set_title("Cold-start ratio per handler")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
         fig.tight_layout()
         fig.savefig(out_dir / "cold_start.png", dpi=110)
         plt.close(fig)
@@ -124,18 +137,21 @@ def markdown(results: dict[str, Any]) -> str:
     w("## Cold start\n")
     if "handlers" in cold:
         w(f"{cold['method']}. Interpreter start-up alone: "
-          f"{cold['interpreter_start_s'] * 1000:.0f} ms (the same for both, not counted). "
+          f"{cold['interpreter_start_s'] * 1000:.0f} ms (the same for all three, not counted). "
           f"Target: ratio {t['cold_start_ratio']} or less.\n")
         w("| handler | first client | handler init (ms) | boto3 + client (ms) | ratio "
-          "| within target |")
-        w("|---|---|---:|---:|---:|---|")
+          "| within target | stack floor (ms) | floor / boto3 | handler / floor |")
+        w("|---|---|---:|---:|---:|---|---:|---:|---:|")
         for name, row in cold["handlers"].items():
             if "error" in row:
-                w(f"| {name} | | error: {row['error']} | | | |")
+                w(f"| {name} | | error: {row['error']} | | | | | | |")
                 continue
+            floor = (f"{row['floor_s'] * 1000:.0f} ({row['floor_kind']}) | "
+                     f"{row['floor_ratio']:.2f} | {row['own_ratio']:.2f}"
+                     if "floor_s" in row else "- | - | -")
             w(f"| {name} | {row.get('client', 'dynamodb')} | {row['handler_s'] * 1000:.0f} | "
               f"{row['baseline_s'] * 1000:.0f} | "
-              f"{row['ratio']:.2f} | {_ok(row['ratio'], t['cold_start_ratio'])} |")
+              f"{row['ratio']:.2f} | {_ok(row['ratio'], t['cold_start_ratio'])} | {floor} |")
         for line in COLD_NOTES:
             w(line)
         if "cold_start" in results.get("charts", {}):

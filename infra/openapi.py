@@ -129,22 +129,21 @@ def build() -> dict[str, Any]:
     if str(ROOT / "shared") not in sys.path:
         sys.path.insert(0, str(ROOT / "shared"))
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from convene.apidoc import SECURITY_SCHEMES
+    from convene.apidoc import security_schemes
 
+    schemes = security_schemes()
     version = _version()
     merge = OpenAPIMerge(
         title=TITLE,
         version=version,
         description=DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES,
+        security_schemes=schemes,
         on_conflict="error",
     )
     for folder in api_functions():
         app = _load_app(folder)
         try:
-            schema = app.get_openapi_schema(
-                title=TITLE, version=version, security_schemes=SECURITY_SCHEMES
-            )
+            schema = app.get_openapi_schema(title=TITLE, version=version, security_schemes=schemes)
         except Exception as exc:
             raise RuntimeError(f"functions/{folder}/app.py: no OpenAPI schema: {exc}") from exc
         merge.add_schema(schema)

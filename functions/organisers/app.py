@@ -6,6 +6,7 @@ respond. The rules live in convene.events.service and convene.registrations.
 """
 
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from convene import idempotency
 from convene.api import handle, make_resolver, require_group
 from convene.apidoc import SIGNED_IN, errors, success
-from convene.comments import service as comments
 from convene.events import service
 from convene.events.models import ID_PATTERN, AdminEvent, EventDraft, EventPatch
 from convene.observability import instruments
@@ -208,6 +208,15 @@ def message_registrants(event_id: EventId, body: Annotated[MessageIn, Body()]) -
     return NoticeResult.model_validate(answer)
 
 
+def _comments() -> ModuleType:
+    """The comments service, loaded by the two people routes only: the function's other
+    routes never touch comments, and its models, policy and outbox are about 40 ms of
+    import (docs/performance.md)."""
+    from convene.comments import service
+
+    return service
+
+
 class PersonData(BaseModel):
     """What Convene holds about one email address: registrations and comments."""
 
@@ -225,6 +234,7 @@ class PersonData(BaseModel):
 @tracer.capture_method
 def export_person(email: Email) -> PersonData:
     require_group(app, "organisers")
+    comments = _comments()
     logger.info("personal data exported")  # never the address itself
     return PersonData(
         registrations=registrations.export_person(email),
@@ -243,6 +253,7 @@ def export_person(email: Email) -> PersonData:
 @tracer.capture_method
 def erase_person(email: Email) -> dict[str, dict[str, int]]:
     require_group(app, "organisers")
+    comments = _comments()
     now = _now()
     erased = {
         "registrations": registrations.erase_person(email, now=now),

@@ -7,25 +7,34 @@ the API really answers, not Powertools' default validation error shape.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
 
 COGNITO = "cognito"
 
 # Routes behind the Cognito authorizer declare `security=SIGNED_IN`.
 SIGNED_IN: list[dict[str, list[str]]] = [{COGNITO: []}]
 
-SECURITY_SCHEMES: dict[str, SecurityScheme] = {
-    COGNITO: HTTPBearer(
-        bearerFormat="JWT",
-        description=(
-            "A Cognito ID token of the Convene user pool, checked by the API Gateway "
-            "Cognito authorizer. The route itself checks the caller's group."
+
+def security_schemes() -> dict[str, SecurityScheme]:
+    """The document's security schemes. Powertools' OpenAPI document models (about 100 ms
+    of import) load only here, when the document is written (infra/openapi.py): serving a
+    request never needs them, so a handler's cold start does not pay for them."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {
+        COGNITO: HTTPBearer(
+            bearerFormat="JWT",
+            description=(
+                "A Cognito ID token of the Convene user pool, checked by the API Gateway "
+                "Cognito authorizer. The route itself checks the caller's group."
+            ),
         ),
-    ),
-}
+    }
 
 
 class ErrorDetail(BaseModel):

@@ -29,7 +29,6 @@ from jinja2 import TemplateError, TemplateNotFound
 from pydantic import ValidationError
 
 from convene.aws import client, table
-from convene.email import ics as calendar
 from convene.email import mime, suppression
 from convene.email.config import EmailSettings, get_email_settings
 from convene.email.outbox import MODERATORS, ORGANISERS, OutboxMessage, from_item
@@ -282,7 +281,11 @@ def _compose(
         rendered = render(message.kind, message.data, created_at=created_at, unsubscribe_url=link)
         attachments: tuple[mime.Attachment, ...] = ()
         if message.ics:
-            content = calendar.calendar_file(
+            # icalendar (about 80 ms of import) loads with the first message that carries
+            # a calendar: a cold start that sends only other kinds never pays for it.
+            from convene.email.ics import calendar_file
+
+            content = calendar_file(
                 message.ics,
                 organiser=settings.sender_address,
                 organiser_name=settings.sender_name,

@@ -19,7 +19,6 @@ from aws_lambda_powertools import Logger
 from convene.db import TransactionCancelled, transact_write
 from convene.email import outbox
 from convene.moderation import table
-from convene.moderation.models import QUEUES
 from convene.settings import get_settings
 from convene.timefmt import parse_utc, utc_iso
 
@@ -62,13 +61,17 @@ def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResul
     last = str(state.get("last_sent_at") or "")
     if last and last > not_after:
         return DigestResult("not_due")
-    oldest: dict[str, str | None] = {queue: table.oldest_waiting(queue) for queue in QUEUES}
+    oldest: dict[str, str | None] = {
+        queue: table.oldest_waiting(queue) for queue in table.COUNTED_QUEUES
+    }
     waiting = sorted(sort_key.partition("#")[0] for sort_key in oldest.values() if sort_key)
     if not waiting:
         return DigestResult("nothing_waiting")
     depths = table.queue_depths()
     # The counters say how many; the index says at least one waits where it found one.
-    counts: dict[str, int] = {q: max(depths.get(q, 0), 1 if oldest[q] else 0) for q in QUEUES}
+    counts: dict[str, int] = {
+        q: max(depths.get(q, 0), 1 if oldest[q] else 0) for q in table.COUNTED_QUEUES
+    }
     message = outbox.OutboxMessage(
         kind="moderation_digest",
         to=outbox.MODERATORS,
