@@ -633,9 +633,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.merge and (out_dir / "results.json").exists():
         old = json.loads((out_dir / "results.json").read_text())
+        kept_dates = report.section_dates(old)
+        dates = {n: results["date"] for n in sections if n in results["sections"]}
         for name, value in old.get("sections", {}).items():
             if name not in sections and name != "cost":
                 results["sections"][name] = value
+                dates[name] = kept_dates.get(name, str(old.get("date")))
+        results["section_dates"] = dates
         results["merged_from"] = old.get("merged_from") or old.get("date")
         results["measured_sections"] = [n for n in sections if n in results["sections"]]
         for key in ("scans",):

@@ -28,6 +28,20 @@ COLD_NOTES = [
     "",
 ]
 
+def section_dates(results: dict[str, Any]) -> dict[str, str]:
+    """When each section of a results file was measured (older files name only the last
+    run's sections and the run they were merged into)."""
+    if results.get("section_dates"):
+        return dict(results["section_dates"])
+    measured = set(results.get("measured_sections") or results.get("sections", {}))
+    earlier = str(results.get("merged_from") or results.get("date"))
+    return {
+        name: str(results.get("date")) if name in measured else earlier
+        for name in results.get("sections", {})
+        if name != "cost"
+    }
+
+
 def _ok(value: float | None, target: float) -> str:
     if value is None:
         return "-"
@@ -114,11 +128,13 @@ def markdown(results: dict[str, Any]) -> str:
           "both sides of a ratio alike, but not always evenly: rerun on a quiet machine "
           "before reading much into a ratio near its target.\n")
     if results.get("merged_from"):
-        measured = ", ".join(results.get("measured_sections") or ["email", "registrations",
-                                                                 "comments"])
-        w(f"> This page merges two runs (`--merge`): the {measured} section(s) were measured at "
-          f"the date above; the other sections are kept from the run of "
-          f"{results['merged_from']}, on the same machine. Rerun `make bench` for figures of "
+        by_date: dict[str, list[str]] = {}
+        for name, date in section_dates(results).items():
+            by_date.setdefault(date, []).append(name)
+        runs = "; ".join(f"{', '.join(names)} at {date}" for date, names in sorted(by_date.items()))
+        w(f"> This page merges {len(by_date)} runs (`--merge`) on the same machine, each "
+          f"section from the last run that measured it: {runs}. The cost section is worked "
+          "out again from the warm and capacity sections. Rerun `make bench` for figures of "
           "one run.\n")
     w("Rerun: `make bench` (about 30 minutes on 2 cores, most of it filling the "
       "100,000-item tables for the scale section; "
