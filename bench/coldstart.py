@@ -133,15 +133,9 @@ def lambda_runtime_env(spec: Any) -> dict[str, str]:
 
 def function_env(logical_id: str) -> dict[str, str]:
     """The function's variables as template.yaml resolves them, offline."""
-    from infra.local import template
-    from infra.local.env import Resolver, function_environments
+    from infra.local.env import function_environment
 
-    doc = template.load()
-    resolver = Resolver(doc)
-    glob = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    env = {k: resolver.resolve_str(v) for k, v in glob.items()}
-    env.update(function_environments(doc, resolver).get(logical_id, {}))
-    return env
+    return function_environment(logical_id)
 
 
 def _base_env() -> dict[str, str]:

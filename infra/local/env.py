@@ -292,6 +292,13 @@ def function_environments(doc: Mapping[str, Any], resolver: Resolver) -> dict[st
     return result
 
 
+def function_environment(logical_id: str) -> dict[str, str]:
+    """One function's variables as template.yaml resolves them offline, parameters at
+    their defaults: what a process that imports the handler outside the twin needs."""
+    doc = template.load()
+    return function_environments(doc, Resolver(doc))[logical_id]
+
+
 def resolve_environment(
     doc: Mapping[str, Any],
     resolver: Resolver,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra.local import template
-from infra.local.env import Resolver, function_environments
+from infra.local.env import function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,15 +52,10 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _environment(logical_id: str) -> dict[str, str]:
-    doc = template.load()
-    resolver = Resolver(doc)
-    glob = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    env = {k: resolver.resolve_str(v) for k, v in glob.items()}
-    env.update(function_environments(doc, resolver).get(logical_id, {}))
     keep = ("PATH", "HOME", "LANG", "TMPDIR")
     return {
         **{k: v for k, v in os.environ.items() if k in keep},
-        **env,
+        **function_environment(logical_id),
         "AWS_DEFAULT_REGION": "eu-west-2",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
