@@ -7,6 +7,8 @@ import importlib.util
 import json
 import sys
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -40,6 +42,44 @@ def load_handler(folder: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class Headers(dict[str, str]):
+    """A response's headers, looked up without regard to case, as HTTP has them."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in pairs)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+@dataclass
+class Answer:
+    """What a handler answered an API Gateway event with."""
+
+    status: int
+    headers: Headers
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> Answer:
+    """Calls a handler module's lambda_handler as API Gateway would. A header sent in
+    multiValueHeaders reads as its values joined with ", "."""
+    result = module.lambda_handler(event, LambdaContext())
+    pairs = list((result.get("headers") or {}).items())
+    pairs += [(k, ", ".join(v)) for k, v in (result.get("multiValueHeaders") or {}).items()]
+    return Answer(result["statusCode"], Headers(pairs), result.get("body") or "")
 
 
 class LambdaContext:

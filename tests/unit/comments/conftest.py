@@ -4,7 +4,6 @@ to call the Comments and Organisers functions as API Gateway would."""
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -17,7 +16,7 @@ from convene.comments.models import CommentIn
 from convene.posts import service as posts
 from convene.posts.models import PostIn
 
-from tests.helpers import LambdaContext, api_event, load_handler
+from tests.helpers import Answer, api_event, invoke, load_handler
 
 POST_ID = "this-is-your-community-space"
 POST_TITLE = "This is your Community Space"
@@ -68,25 +67,6 @@ def fresh_ip() -> str:
 
 
 @dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-def _call(module: ModuleType, event: dict[str, Any]) -> Answer:
-    result = module.lambda_handler(event, LambdaContext())
-    headers = dict(result.get("headers") or {})
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers.setdefault(name, values[-1])
-    return Answer(result["statusCode"], headers, result.get("body") or "")
-
-
-@dataclass
 class Api:
     comments: ModuleType
     organisers: ModuleType
@@ -113,7 +93,7 @@ class Api:
         return event
 
     def policy(self) -> Answer:
-        return _call(self.comments, self.event("GET", "/comment-policy", "/comment-policy"))
+        return invoke(self.comments, self.event("GET", "/comment-policy", "/comment-policy"))
 
     def list(self, post_id: str = POST_ID, **query: str) -> Answer:
         event = self.event(
@@ -123,12 +103,12 @@ class Api:
             {"postId": post_id},
             query=query or None,
         )
-        return _call(self.comments, event)
+        return invoke(self.comments, event)
 
     def counts(self, *post_ids: str) -> Answer:
         query: dict[str, str | list[str]] | None = {"post": list(post_ids)} if post_ids else None
         event = self.event("GET", "/comment-counts", "/comment-counts", query=query)
-        return _call(self.comments, event)
+        return invoke(self.comments, event)
 
     def submit(
         self, body: dict[str, Any] | None = None, *, post_id: str = POST_ID, **kw: Any
@@ -142,7 +122,7 @@ class Api:
             {"postId": post_id},
             **kw,
         )
-        return _call(self.comments, event)
+        return invoke(self.comments, event)
 
     def report(self, comment_id: str, body: dict[str, Any] | None = None, **kw: Any) -> Answer:
         if body is not None:
@@ -154,7 +134,7 @@ class Api:
             {"commentId": comment_id},
             **kw,
         )
-        return _call(self.comments, event)
+        return invoke(self.comments, event)
 
     def register_post(
         self, post_id: str, body: dict[str, Any], claims: dict[str, Any] | None = ORGANISER
@@ -167,7 +147,7 @@ class Api:
             body=body,
             claims=claims,
         )
-        return _call(self.organisers, event)
+        return invoke(self.organisers, event)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@ the two functions as API Gateway would."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import LambdaContext, api_event, load_handler
+from tests.helpers import Answer, api_event, invoke, load_handler
 
 LONDON = ZoneInfo("Europe/London")
 ORIGIN = "https://community.example.org"
@@ -62,32 +61,13 @@ JULY_2021 = date(2021, 7, 22)
 
 
 @dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-def _call(module: ModuleType, event: dict[str, Any]) -> Answer:
-    result = module.lambda_handler(event, LambdaContext())
-    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[name.lower()] = ", ".join(values)
-    return Answer(result["statusCode"], headers, result.get("body") or "")
-
-
-@dataclass
 class Api:
     organisers: ModuleType
     registrations: ModuleType
 
     def create(self, body: Any, *, claims: dict[str, Any] | None = ORGANISER, **kw: Any) -> Answer:
         event = api_event("POST", "/admin/events", body=body, claims=claims, **kw)
-        return _call(self.organisers, event)
+        return invoke(self.organisers, event)
 
     def patch(
         self, event_id: str, body: Any, *, claims: dict[str, Any] | None = ORGANISER, **kw: Any
@@ -101,10 +81,10 @@ class Api:
             claims=claims,
             **kw,
         )
-        return _call(self.organisers, event)
+        return invoke(self.organisers, event)
 
     def list(self, **query: str) -> Answer:
-        return _call(self.registrations, api_event("GET", "/events", query=query or None))
+        return invoke(self.registrations, api_event("GET", "/events", query=query or None))
 
     def get(self, event_id: str, **kw: Any) -> Answer:
         event = api_event(
@@ -114,10 +94,10 @@ class Api:
             path_params={"eventId": event_id},
             **kw,
         )
-        return _call(self.registrations, event)
+        return invoke(self.registrations, event)
 
     def call(self, function: str, event: dict[str, Any]) -> Answer:
-        return _call(getattr(self, function), event)
+        return invoke(getattr(self, function), event)
 
     def published(self, body: dict[str, Any]) -> dict[str, Any]:
         """Creates and publishes an event; its organiser view."""

@@ -5,7 +5,6 @@ Gateway would, and a clock that moves on."""
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from convene.moderation import service
 from convene.posts import service as posts
 from convene.posts.models import PostIn
 
-from tests.helpers import LambdaContext, api_event, load_handler
+from tests.helpers import Answer, api_event, invoke, load_handler
 
 POST_ID = "this-is-your-community-space"
 POST_TITLE = "This is your Community Space"
@@ -69,22 +68,6 @@ _readers = itertools.count(1)
 
 
 @dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-def _call(module: ModuleType, event: dict[str, Any]) -> Answer:
-    result = module.lambda_handler(event, LambdaContext())
-    return Answer(result["statusCode"], dict(result.get("headers") or {}), result.get("body") or "")
-
-
-@dataclass
 class Clock:
     """What the moderation service takes as "now": the real time, moved on by tests."""
 
@@ -127,7 +110,7 @@ class Desk:
             headers=headers,
             claims=PEOPLE[who] if who else None,
         )
-        return _call(self.moderation, event)
+        return invoke(self.moderation, event)
 
     # ------------------------------------------------------------ the routes
 
@@ -159,7 +142,7 @@ class Desk:
             resource="/posts/{postId}/comments",
             path_params={"postId": POST_ID},
         )
-        answer = _call(self.comments, event)
+        answer = invoke(self.comments, event)
         assert answer.status == 200, answer.text
         page: dict[str, Any] = answer.json
         return page

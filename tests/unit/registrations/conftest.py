@@ -7,7 +7,6 @@ so they register for a workshop some Thursdays ahead.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import LambdaContext, api_event, load_handler
+from tests.helpers import Answer, api_event, invoke, load_handler
 
 LONDON = ZoneInfo("Europe/London")
 JULY_22 = date(2021, 7, 22)
@@ -238,25 +237,6 @@ def member(sub: str, email: str, name: str = "A member") -> Any:
 # ---------------------------------------------------------------- the handlers
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-def call(module: ModuleType, event: dict[str, Any]) -> Answer:
-    result = module.lambda_handler(event, LambdaContext())
-    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[name.lower()] = ", ".join(values)
-    return Answer(result["statusCode"], headers, result.get("body") or "")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Read-only routes publish no business metric; Powertools warns about that on each call.
     here = Path(__file__).resolve().parent
@@ -287,11 +267,11 @@ class Http:
             body=body,
             **kw,
         )
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def confirm(self, token: str, method: str = "POST") -> Answer:
         event = api_event(method, "/registrations/confirm", query={"token": token})
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def manage(self, registration_id: str, token: str) -> Answer:
         event = api_event(
@@ -301,7 +281,7 @@ class Http:
             path_params={"registrationId": registration_id},
             query={"token": token},
         )
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def cancel(self, registration_id: str, token: str, **kw: Any) -> Answer:
         event = api_event(
@@ -314,7 +294,7 @@ class Http:
         if "body" not in kw and "form" not in kw:
             event["queryStringParameters"] = {"token": token}
             event["multiValueQueryStringParameters"] = {"token": [token]}
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def calendar(self, registration_id: str, token: str) -> Answer:
         event = api_event(
@@ -324,7 +304,7 @@ class Http:
             path_params={"registrationId": registration_id},
             query={"token": token},
         )
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def interest(self, series_id: str, **kw: Any) -> Answer:
         event = api_event(
@@ -334,12 +314,12 @@ class Http:
             path_params={"seriesId": series_id},
             **kw,
         )
-        return call(self.fns["registrations"], event)
+        return invoke(self.fns["registrations"], event)
 
     def admin(self, method: str, path: str, resource: str, event_id: str, **kw: Any) -> Answer:
         kw.setdefault("claims", ORGANISER)
         event = api_event(method, path, resource=resource, path_params={"eventId": event_id}, **kw)
-        return call(self.fns["organisers"], event)
+        return invoke(self.fns["organisers"], event)
 
 
 @pytest.fixture

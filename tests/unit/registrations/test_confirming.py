@@ -168,7 +168,7 @@ def test_post_confirm_answers_json_and_unknown_or_expired_links_say_so(
 
 def test_a_form_post_with_the_token_confirms_and_answers_303(http: Http, publish: Publish) -> None:
     from tests.helpers import api_event
-    from tests.unit.registrations.conftest import call
+    from tests.helpers import invoke as call
 
     event_id = publish(thursday_weeks_ahead(2))
     http.register(

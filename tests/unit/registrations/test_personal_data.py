@@ -112,7 +112,7 @@ def test_after_erasure_the_same_email_may_register_again(july: str) -> None:
 
 def test_people_export_and_erase_over_http(http: Http, july: str) -> None:
     from tests.helpers import api_event
-    from tests.unit.registrations.conftest import call
+    from tests.helpers import invoke as call
 
     guest_confirms(july, "Priya", "priya@example.org")
 
