@@ -56,6 +56,10 @@ class Invocation:
     body: str
     seconds: float
     calls: list[Call] = field(default_factory=list)
+    # Of `seconds`, the time inside DynamoDB calls (botocore's before-call to after-call:
+    # serialising, signing, the round trip, retries, parsing). The rest is the handler's
+    # own Python: Powertools, validation, Convene's code.
+    in_calls: float = 0.0
 
 
 class _Null(io.TextIOBase):
@@ -98,9 +102,22 @@ class Harness:
             client.meta.events.register_last("before-parameter-build.dynamodb", self._before)
             client.meta.events.register_last("after-call.dynamodb", self._after)
             client.meta.events.register_last("after-call-error.dynamodb", self._error)
+            client.meta.events.register_first("before-call.dynamodb", self._clock_in)
+            client.meta.events.register_last("after-call.dynamodb", self._clock_out)
+            client.meta.events.register_last("after-call-error.dynamodb", self._clock_out)
 
     def _calls(self) -> list[Call] | None:
         return getattr(self._local, "calls", None)
+
+    def _clock_in(self, **_: Any) -> None:
+        if self._calls() is not None:
+            self._local.call_started = time.perf_counter()
+
+    def _clock_out(self, **_: Any) -> None:
+        started = getattr(self._local, "call_started", None)
+        if started is not None and self._calls() is not None:
+            self._local.in_calls += time.perf_counter() - started
+            self._local.call_started = None
 
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         calls = self._calls()
@@ -194,6 +211,8 @@ class Harness:
         handler = self.handler(route.function)
         event = self.event(route, req, role)
         self._local.calls = []
+        self._local.in_calls = 0.0
+        self._local.call_started = None
         stdout = sys.stdout
         sys.stdout = _Null()  # Powertools logs and metrics: written, not shown
         try:
@@ -204,7 +223,7 @@ class Harness:
             sys.stdout = stdout
             calls, self._local.calls = self._local.calls, None
         return Invocation(int(result.get("statusCode", 0)), str(result.get("body") or ""),
-                          seconds, calls)
+                          seconds, calls, in_calls=self._local.in_calls)
 
     # ------------------------------------------------------------ the floor
 
