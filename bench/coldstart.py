@@ -13,9 +13,9 @@ A third process, the stack floor, imports only what the design requires of a han
 that kind before any of Convene's code: Powertools Logger, Metrics and Tracer (botocore
 patched), one pydantic model, and for an API handler the REST resolver with validation and
 one validated route (with Powertools idempotency, or its batch processor for a stream,
-where the handler uses them), then makes
-the same client. floor / baseline is the best any handler on this stack can do;
-handler / floor is the share of Convene's own code. The three alternate.
+where the handler uses them), then makes the same client. floor / baseline is the best
+any handler on this stack can do; handler / floor is the share of Convene's own code.
+The three alternate.
 
 `-X importtime` of one extra handler run says what the handler imports at init.
 """
@@ -55,7 +55,8 @@ aws.client({service!r})
 print(json.dumps({{"init_s": time.perf_counter() - t0, "import_s": t1 - t0}}))
 """
 
-# The stack floor: {api} and {idempotency} are filled with the pieces below or nothing.
+# The stack floor: {api}, {idempotency} and {batch} are filled with the pieces below
+# or with nothing (floor_code).
 FLOOR = """
 import time, json
 t0 = time.perf_counter()

@@ -167,8 +167,7 @@ def test_post_confirm_answers_json_and_unknown_or_expired_links_say_so(
 
 
 def test_a_form_post_with_the_token_confirms_and_answers_303(http: Http, publish: Publish) -> None:
-    from tests.helpers import api_event
-    from tests.helpers import invoke as call
+    from tests.helpers import api_event, invoke
 
     event_id = publish(thursday_weeks_ahead(2))
     http.register(
@@ -184,7 +183,7 @@ def test_a_form_post_with_the_token_confirms_and_answers_303(http: Http, publish
         "POST", "/registrations/confirm", form={"token": confirm_token("p@example.org")}
     )
 
-    answer = call(http.fns["registrations"], event)
+    answer = invoke(http.fns["registrations"], event)
 
     assert answer.status == 303, answer.text
     assert answer.headers["location"].endswith(

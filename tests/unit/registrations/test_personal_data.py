@@ -111,8 +111,7 @@ def test_after_erasure_the_same_email_may_register_again(july: str) -> None:
 
 
 def test_people_export_and_erase_over_http(http: Http, july: str) -> None:
-    from tests.helpers import api_event
-    from tests.helpers import invoke as call
+    from tests.helpers import api_event, invoke
 
     guest_confirms(july, "Priya", "priya@example.org")
 
@@ -120,7 +119,7 @@ def test_people_export_and_erase_over_http(http: Http, july: str) -> None:
         event = api_event(
             method, "/admin/people", query={"email": "priya@example.org"}, claims=ORGANISER
         )
-        return call(http.fns["organisers"], event)
+        return invoke(http.fns["organisers"], event)
 
     exported = people("GET")
     erased = people("DELETE")
