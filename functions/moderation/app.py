@@ -6,7 +6,7 @@ input is validated by pydantic, one service function answers. The rules live in
 convene.moderation.service; docs/moderation.md explains them.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -30,6 +30,7 @@ from convene.moderation.models import (
     DecisionIn,
     DecisionResult,
     HistoryView,
+    Queue,
     QueueView,
     StatsView,
 )
@@ -67,7 +68,9 @@ def _once(route: str, moderator: Moderator, compute: Any) -> dict[str, Any]:
     description=(
         "Each comment with its author's email, flags and reports (with reasons), the "
         "post's title, the comment it answers, the author's history and any live claim. "
-        "Pass `next_cursor` back as `cursor` for the next page."
+        "Pass `next_cursor` back as `cursor` for the next page. The `spam` queue holds "
+        "what the defences caught (a block, the honeypot), each with `expires_at`: when "
+        "it is deleted unless approved."
     ),
     tags=TAGS,
     security=SIGNED_IN,
@@ -75,7 +78,7 @@ def _once(route: str, moderator: Moderator, compute: Any) -> dict[str, Any]:
 )
 @tracer.capture_method
 def get_queue(
-    queue: Annotated[Literal["pending", "reported"], Query()] = "pending",
+    queue: Annotated[Queue, Query()] = "pending",
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=service.QUEUE_PAGE_MAX)] = 25,
 ) -> QueueView:
@@ -112,7 +115,9 @@ def claim(body: Annotated[ClaimIn, Body()]) -> ClaimResult:
         "the `version` you saw. 409 `claimed_by_another`: another moderator holds a live "
         "lease on it; 409 `already_decided`: it is no longer waiting, or it changed since "
         "you loaded it. Approving publishes it and sends the emails its author and the "
-        "parent's author asked for. Send an `Idempotency-Key` header to make a retry safe."
+        "parent's author asked for. A comment in the spam queue can only be approved (409 "
+        "`spam_approve_only` otherwise). Send an `Idempotency-Key` header to make a retry "
+        "safe."
     ),
     tags=TAGS,
     security=SIGNED_IN,

@@ -62,13 +62,20 @@ def claim_until(page: Page, twin: Twin, text: str, role: str = "moderator") -> N
         if page.locator("#batch .item", has_text=text).count():
             return
         held = twin.post(
-            "/moderation/claims", json={"queue": "pending", "count": 20},
+            "/moderation/claims",
+            json={"queue": "pending", "count": 20},
             headers=twin.headers(role),
         ).json()["items"]
         filler = [
-            {"comment_id": i["comment_id"], "action": "reject", "reason_code": "other",
-             "note": "browser test filler", "version": i["version"]}
-            for i in held if FILLER.match(i["body"]) and text not in i["body"]
+            {
+                "comment_id": i["comment_id"],
+                "action": "reject",
+                "reason_code": "other",
+                "note": "browser test filler",
+                "version": i["version"],
+            }
+            for i in held
+            if FILLER.match(i["body"]) and text not in i["body"]
         ]
         if not filler:
             break
@@ -215,3 +222,90 @@ def test_the_console_stays_usable_with_500_comments_waiting(pages: Pages, twin: 
     expect(items.nth(1)).to_be_focused()
     screenshot(page, "console-500")
     assert not (violations := axe(page)), describe(violations)
+
+
+def published(twin: Twin) -> set[str]:
+    """The ids of the comments shown on the post, every page of it."""
+    ids: set[str] = set()
+    cursor = None
+    while True:
+        answer = twin.get(f"/posts/{POST}/comments", params={"cursor": cursor} if cursor else None)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        stack = list(page["comments"])
+        while stack:
+            comment = stack.pop()
+            ids.add(comment["comment_id"])
+            stack.extend(comment.get("replies") or [])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+def test_a_comment_caught_as_spam_shows_why_and_can_only_be_approved(
+    pages: Pages, twin: Twin
+) -> None:
+    word = unique("spamword")
+    block = {"kind": "word", "value": word}
+    moderator = twin.headers("moderator")
+    put = twin.put("/moderation/blocks", json=block, headers=moderator)
+    assert put.status_code == 200, put.text
+    try:
+        text = f"Cheap watches, see {word} for more."
+        submitted = twin.post(
+            f"/posts/{POST}/comments",
+            json={"name": "Sam Seller", "email": f"{unique('sam')}@example.org", "body": text},
+        )
+        assert submitted.status_code == 202, submitted.text  # quietly spam
+        comment_id = submitted.json()["comment_id"]
+        assert comment_id not in published(twin)
+
+        page = console(pages, twin, undo=3)
+        # In the queue's table: the spam queue, with why each comment is there.
+        page.locator("#browse-queue").select_option("spam")
+        row = page.locator("#browse tr", has_text=word)
+        expect(row).to_contain_text("blocked_word")
+
+        page.locator("#claim-queue").select_option("spam")
+        page.get_by_label("How many").select_option("20")
+        page.get_by_role("button", name="Claim the next batch").click()
+        expect(page.locator("#status")).to_contain_text("from the spam queue")
+        item = page.locator(f"#item-{comment_id}")
+        expect(item).to_contain_text(text)
+        expect(item.locator(".spam-why")).to_contain_text("a blocked word (blocked_word)")
+        expect(item.locator(".spam-why")).to_contain_text(re.compile(r"deleted \d+ \w+ \d{4}"))
+        # One decision only: approve; no reason, no Reject, no Spam.
+        approve = item.get_by_role("button", name="Not spam: approve")
+        expect(approve).to_have_attribute("aria-keyshortcuts", "a")
+        for name in ("Reject", "Spam"):
+            expect(item.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(item.get_by_label("Reason")).to_have_count(0)
+        expect(item.get_by_role("button", name="History")).to_be_visible()
+
+        # r is refused in the page: nothing is sent.
+        item.click(position={"x": 5, "y": 5})
+        page.keyboard.press("r")
+        expect(item.locator(".form-summary")).to_contain_text(
+            "A comment caught as spam can only be approved."
+        )
+        expect(item).not_to_have_class(re.compile("pending-decision"))
+        expect(page.locator("#undo")).to_be_empty()
+
+        # Approve, undo, approve again: then it is sent and published.
+        approve.click()
+        expect(item).to_have_class(re.compile("pending-decision"))
+        expect(item.locator(".form-summary")).to_be_empty()
+        page.locator("#undo").get_by_role("button", name="Undo").click()
+        expect(item.locator(".outcome")).to_have_text("Undone: nothing was sent.")
+        expect(item.locator(".outcome")).to_be_visible()
+        screenshot(page, "console-spam", around=item)
+        assert not (violations := axe(page)), describe(violations)
+        approve.click()
+        expect(item.locator(".outcome")).to_have_text("Approved.", timeout=20_000)
+        assert comment_id in published(twin)
+        history = twin.get(f"/moderation/comments/{comment_id}/history", headers=moderator)
+        assert history.status_code == 200, history.text
+        assert [r["action"] for r in history.json()["items"]][-1] == "approve"
+    finally:
+        removed = twin.delete("/moderation/blocks", json=block, headers=moderator)
+        assert removed.status_code == 204, removed.text

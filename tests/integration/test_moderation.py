@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from tests.integration.twin import Twin, twin_environment
 
@@ -111,3 +112,56 @@ def test_the_stats_answer_from_the_counters(twin: Twin) -> None:
     assert answer.status_code == 200, answer.text
     assert set(answer.json()["queues"]) == {"pending", "reported"}
     assert answer.json()["queues"]["pending"]["depth"] >= 0
+
+
+def test_a_comment_caught_by_a_block_is_rescued_from_the_spam_queue(twin: Twin) -> None:
+    moderator = twin.headers("moderator")
+    word = f"spamword{uuid.uuid4().hex[:8]}"
+    block = {"kind": "word", "value": word}
+    assert twin.put("/moderation/blocks", json=block, headers=moderator).status_code == 200
+    try:
+        submitted = twin.post(
+            f"/posts/{POST_ID}/comments",
+            json={
+                "name": "Dana Guest",
+                "email": f"dana+{uuid.uuid4().hex[:8]}@example.org",
+                "body": f"Our {word} evening raised money for the hall.",
+            },
+        )
+        assert submitted.status_code == 202, submitted.text
+        assert submitted.json()["status"] == "pending"  # answered as any other comment
+        comment_id = submitted.json()["comment_id"]
+
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:  # a reused twin may hold older spam: page to the end
+            query = {"queue": "spam", "limit": "50", **({"cursor": cursor} if cursor else {})}
+            page = twin.get("/moderation/queue", params=query, headers=moderator)
+            assert page.status_code == 200, page.text
+            items += page.json()["items"]
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                break
+        [item] = [i for i in items if i["comment_id"] == comment_id]
+        assert "blocked_word" in item["flags"]
+        assert item["expires_at"]
+
+        refused = twin.post(
+            f"/moderation/comments/{comment_id}/decision",
+            json={"action": "reject", "reason_code": "other"},
+            headers=moderator,
+        )
+        approved = twin.post(
+            f"/moderation/comments/{comment_id}/decision",
+            json={"action": "approve", "version": item["version"]},
+            headers=moderator,
+        )
+
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "spam_approve_only"
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["status"] == "approved"
+        history = twin.get(f"/moderation/comments/{comment_id}/history", headers=moderator)
+        assert [r["to_status"] for r in history.json()["items"]] == ["spam", "approved"]
+    finally:
+        assert twin.delete("/moderation/blocks", json=block, headers=moderator).status_code == 204

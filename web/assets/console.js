@@ -8,6 +8,10 @@
 //
 // With hundreds of comments waiting the page stays small: the batch holds what you
 // claimed (the API leases at most 20 at a time) and the queue is read 50 at a time.
+//
+// The spam queue holds what the defences caught (a blocked email, domain or word, the
+// honeypot); it is deleted at its `expires_at` unless approved. Out of spam there is one way, approve ("Not spam"): the page offers nothing
+// else and refuses the r key itself (the API would answer 409 spam_approve_only).
 import { apiUrl, ApiError, newIdempotencyKey, request } from "./api.js";
 import { signIn, signOut, SignInError, token, user } from "./auth.js";
 import { $, $$, ago, dateTime, el, say } from "./dom.js";
@@ -20,6 +24,12 @@ const HISTORY = {
   hidden: "Hidden after reports", reported: "Reported",
 };
 const VERBS = { approve: "Approved", reject: "Rejected", spam: "Marked as spam" };
+// The flags that say why the defences put a comment in the spam queue.
+const CAUGHT = {
+  blocked_email: "a blocked email address", blocked_domain: "a blocked email domain",
+  blocked_word: "a blocked word", honeypot: "the form's hidden field was filled in (a bot)",
+};
+const SPAM_ONLY_APPROVE = "A comment caught as spam can only be approved.";
 
 const state = {
   reasons: [],
@@ -127,7 +137,8 @@ async function browse(more) {
       el("td", {}, ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)),
       el("td", {}, item.author_name),
       el("td", {}, item.post?.title || item.post_id),
-      el("td", { class: "text" }, excerpt(item.body, 140)),
+      el("td", { class: "text" }, excerpt(item.body, 140),
+        isSpam(item) ? el("span", { class: "meta" }, ` (${spamWhy(item)}; ${deletedText(item)})`) : ""),
       el("td", {}, item.claim ? (item.claim.mine ? "you" : item.claim.by) : "")));
     if (more) $("#browse").append(...rows);
     else $("#browse").replaceChildren(...rows);
@@ -142,6 +153,25 @@ async function browse(more) {
 
 function waitingSince(item) {
   return item.waiting_since || item.queued_at || item.created_at;
+}
+
+function isSpam(item) {
+  return item.queue === "spam";
+}
+
+/** Why a spam-queue comment is there, from its flags: "a blocked word (blocked_word)". */
+function spamWhy(item) {
+  const flags = item.flags || [];
+  const caught = flags.filter((f) => CAUGHT[f]);
+  if (!caught.length) return `caught as spam${flags.length ? `; flags: ${flags.join(", ")}` : ""}`;
+  const others = flags.filter((f) => !CAUGHT[f]);
+  return `caught as spam: ${caught.map((f) => `${CAUGHT[f]} (${f})`).join(", ")}`
+    + (others.length ? `; flags: ${others.join(", ")}` : "");
+}
+
+function deletedText(item) {
+  const when = item.expires_at ? dateTime(item.expires_at) : "";
+  return when ? `deleted ${when} unless approved` : "deleted after its retention unless approved";
 }
 
 function excerpt(text, n) {
@@ -180,24 +210,55 @@ async function claim(event) {
   }
 }
 
-function addToBatch(item, claimAnswer) {
+/** The decision controls: approve, reject or spam with a reason; for a comment in the spam
+ * queue only "Not spam: approve". History either way. */
+function decisionControls(item) {
   const id = item.comment_id;
+  const history = el("button", {
+    type: "button", class: "secondary history-toggle", "aria-expanded": "false", "aria-keyshortcuts": "h",
+    onclick: () => toggleHistory(id),
+  }, "History");
+  if (isSpam(item)) {
+    return [
+      el("button", { type: "button", class: "ok", "aria-keyshortcuts": "a", onclick: () => decide(id, "approve") },
+        "Not spam: approve"),
+      history,
+    ];
+  }
   const reasonId = `reason-${id}`;
   const noteId = `note-${id}`;
   const reason = el("select", { id: reasonId, name: "reason_code" },
     el("option", { value: "" }, "Choose a reason"),
     state.reasons.map((r) => el("option", { value: r.code }, r.label)));
   const note = el("input", { id: noteId, name: "note", type: "text", maxlength: 1000, autocomplete: "off" });
+  return [
+    el("div", { class: "field" }, el("label", { for: reasonId }, "Reason"), reason),
+    el("div", { class: "field" }, el("label", { for: noteId }, "Note (optional)"), note),
+    el("button", { type: "button", class: "ok", "aria-keyshortcuts": "a", onclick: () => decide(id, "approve") }, "Approve"),
+    el("button", { type: "button", class: "danger", "aria-keyshortcuts": "r", onclick: () => decide(id, "reject") }, "Reject"),
+    el("button", { type: "button", class: "secondary", onclick: () => decide(id, "spam") }, "Spam"),
+    history,
+  ];
+}
+
+function addToBatch(item, claimAnswer) {
+  const id = item.comment_id;
+  const spam = isSpam(item);
   const headingId = `item-${id}-heading`;
-  const node = el("li", { class: "item", id: `item-${id}`, tabindex: "-1", "aria-labelledby": headingId },
-    el("h3", { id: headingId }, `${item.author_name} on “${item.post?.title || item.post_id}”`),
+  const node = el("li", {
+    class: spam ? "item spam" : "item", id: `item-${id}`, tabindex: "-1", "aria-labelledby": headingId,
+  },
+    el("h3", { id: headingId }, spam ? el("span", { class: "badge badge-full" }, "Spam") : "", spam ? " " : "",
+      `${item.author_name} on “${item.post?.title || item.post_id}”`),
     el("p", { class: "meta" },
       item.author_email ? `${item.author_email} · ` : "",
       item.by_member ? "member · " : "guest · ",
       `written ${dateTime(item.created_at)}, waiting ${ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)}`,
       item.author_history ? ` · earlier: ${item.author_history.approved} approved, ${item.author_history.rejected} rejected, ${item.author_history.spam} spam` : "",
       item.report_count ? ` · reported ${item.report_count} time${item.report_count === 1 ? "" : "s"}` : "",
-      item.flags?.length ? ` · flags: ${item.flags.join(", ")}` : ""),
+      !spam && item.flags?.length ? ` · flags: ${item.flags.join(", ")}` : ""),
+    spam ? el("p", { class: "spam-why" },
+      `${capitalise(spamWhy(item))}. It will be ${deletedText(item)}; it can only be approved.`) : "",
     item.parent ? el("p", { class: "meta" }, `In reply to ${item.parent.author_name || "a comment"}: “${excerpt(item.parent.body, 120)}”`) : "",
     item.reports?.length ? el("ul", { class: "meta" }, item.reports.map((r) =>
       el("li", {}, `Reported: ${reasonLabel(r.reason)}${r.note ? `, “${r.note}”` : ""}`))) : "",
@@ -205,21 +266,17 @@ function addToBatch(item, claimAnswer) {
     el("div", { class: "body" }, item.body),
     el("form", { class: "decide", novalidate: true, onsubmit: (e) => e.preventDefault() },
       el("div", { class: "form-summary", tabindex: "-1" }),
-      el("div", { class: "field" }, el("label", { for: reasonId }, "Reason"), reason),
-      el("div", { class: "field" }, el("label", { for: noteId }, "Note (optional)"), note),
-      el("button", { type: "button", class: "ok", "aria-keyshortcuts": "a", onclick: () => decide(id, "approve") }, "Approve"),
-      el("button", { type: "button", class: "danger", "aria-keyshortcuts": "r", onclick: () => decide(id, "reject") }, "Reject"),
-      el("button", { type: "button", class: "secondary", onclick: () => decide(id, "spam") }, "Spam"),
-      el("button", {
-        type: "button", class: "secondary history-toggle", "aria-expanded": "false", "aria-keyshortcuts": "h",
-        onclick: () => toggleHistory(id),
-      }, "History")),
+      decisionControls(item)),
     el("p", { class: "outcome", role: "status" }),
   );
   node.addEventListener("focusin", () => { state.current = state.order.indexOf(id); markCurrent(); });
   state.batch.set(id, { item, node, waiting: null, done: false, claim: claimAnswer });
   state.order.push(id);
   $("#batch").append(node);
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function markCurrent() {
@@ -247,7 +304,11 @@ function decide(id, action) {
   const entry = state.batch.get(id);
   if (!entry || entry.done || entry.waiting) return;
   const form = entry.node.querySelector("form.decide");
-  const reason = form.elements.reason_code.value;
+  if (isSpam(entry.item) && action !== "approve") {
+    showErrors(form, { message: SPAM_ONLY_APPROVE, fields: {} });
+    return;
+  }
+  const reason = form.elements.reason_code?.value || "";
   if (action !== "approve" && !reason) {
     showErrors(form, {
       message: "Choose a reason from the policy first.",
@@ -259,7 +320,7 @@ function decide(id, action) {
   const body = {
     action,
     reason_code: reason || null,
-    note: form.elements.note.value.trim() || null,
+    note: form.elements.note?.value.trim() || null,
     version: entry.item.version,
   };
   entry.waiting = {
@@ -345,7 +406,9 @@ async function send(id) {
     const form = entry.node.querySelector("form.decide");
     lock(form, false);
     outcome.textContent = "";
-    if (error.status === 409) {
+    if (error.status === 409 && error.code === "spam_approve_only") {
+      showErrors(form, { message: SPAM_ONLY_APPROVE, fields: {} });
+    } else if (error.status === 409) {
       // Decided or held by someone else meanwhile: nothing to do here any more.
       entry.done = true;
       lock(form, true);

@@ -820,6 +820,14 @@ def apply_decision(
             guard=guard,
         )
     ]
+    email_hash = current.get("email_hash")
+    if email_hash and (status == "spam") != (target == "spam"):
+        # The person's index entry expires with its comment, and only then.
+        items.append(
+            table.person_entry_expiry(
+                str(email_hash), comment_id, sets.get("expires_at") if target == "spam" else None
+            )
+        )
     delta = int(target == "approved") - int(_visible(current))
     if delta:
         items.append(posts_table.comment_count_update(current["post_id"], delta))
@@ -848,6 +856,9 @@ def apply_decision(
     if first_publication:
         post = posts.get_stored_post(current["post_id"])
         parent = table.get_comment(current["parent_id"]) if current.get("parent_id") else None
+        if parent is not None and status == "spam" and not current.get("decided_at"):
+            # Caught by the defences at submission, so its parent never counted it.
+            items.append(table.reply_rescued(str(parent["comment_id"])))
         items.extend(outbox_put(m, now=now) for m in _publication_messages(current, parent, post))
     items.extend(extra_items)
     try:

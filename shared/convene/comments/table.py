@@ -281,6 +281,23 @@ def person_entry(
     )
 
 
+def person_entry_expiry(email_hash: str, comment_id: str, expires_at: int | None) -> dict[str, Any]:
+    """The person's index entry follows its comment in or out of spam: it expires with it,
+    or is kept once the comment is taken out of spam."""
+    if expires_at is None:
+        return update(
+            person_key(email_hash, comment_id),
+            "REMOVE expires_at",
+            condition="attribute_exists(pk)",
+        )
+    return update(
+        person_key(email_hash, comment_id),
+        "SET expires_at = :exp",
+        {":exp": expires_at},
+        condition="attribute_exists(pk)",
+    )
+
+
 def rate_count(
     kind: str, value_hash: str, window_start: int, expires_at: int, limit: int
 ) -> dict[str, Any]:
@@ -317,6 +334,17 @@ def reply_counted(parent_id: str, post_id: str) -> dict[str, Any]:
         {":one": 1, ":approved": "approved", ":post": post_id, ":no": False},
         condition="#s = :approved AND #h = :no AND post_id = :post",
         names={"#s": "status", "#h": "hidden"},
+    )
+
+
+def reply_rescued(parent_id: str) -> dict[str, Any]:
+    """A reply caught as spam, then approved, counts on its parent as any reply does (the
+    defences' catch never counted it); the parent need only still exist."""
+    return update(
+        comment_key(parent_id),
+        "ADD reply_count :one",
+        {":one": 1},
+        condition="attribute_exists(pk)",
     )
 
 

@@ -13,8 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from convene.comments.models import ID_PATTERN, Action, BlockKind, BlockView, ModeratedComment
 
-Queue = Literal["pending", "reported"]
-QUEUES: tuple[Queue, ...] = ("pending", "reported")
+Queue = Literal["pending", "reported", "spam"]
+# `spam` holds what the defences caught (a block, the honeypot) until it expires
+# (`spam_retain_days`); a moderator may take a comment out of it only by approving it
+# (docs/moderation.md, "The spam queue").
+QUEUES: tuple[Queue, ...] = ("pending", "reported", "spam")
 MAX_CLAIM = 20
 MAX_BULK = 25
 
@@ -78,6 +81,9 @@ class QueueItem(ModeratedComment):
         default_factory=list, description="The latest reports, with their reasons."
     )
     claim: ClaimView | None = Field(None, description="A live lease, if someone holds one.")
+    expires_at: str | None = Field(
+        None, description="Spam only: when it is deleted unless a moderator approves it (UTC)."
+    )
 
 
 class QueueView(BaseModel):

@@ -122,8 +122,24 @@ def _decode(cursor: str, shape: re.Pattern[str]) -> str:
 
 def _queue(queue: str) -> str:
     if queue not in QUEUES:
-        raise Invalid("Unknown queue.", fields={"queue": "pending or reported"})
+        raise Invalid("Unknown queue.", fields={"queue": "pending, reported or spam"})
     return queue
+
+
+# Of the comments in a queue only spam carries `expires_at` (its TTL): a decision out of
+# spam removes it.
+
+
+def _expired(item: Mapping[str, Any], now: datetime) -> bool:
+    """Spam past its retention. TTL deletes it late (within days), so until then it is
+    still in the index; moderators treat it as gone."""
+    expires_at = item.get("expires_at")
+    return expires_at is not None and int(expires_at) <= int(now.timestamp())
+
+
+def _deleted_at(item: Mapping[str, Any]) -> str | None:
+    expires_at = item.get("expires_at")
+    return None if expires_at is None else utc_iso(datetime.fromtimestamp(int(expires_at), UTC))
 
 
 # ---------------------------------------------------------------- reading a queue
@@ -198,6 +214,7 @@ def _with_context(
                     reverse=True,
                 ),
                 claim=_claim_view(item, moderator, now_iso),
+                expires_at=_deleted_at(item),
             )
         )
     return out
@@ -217,10 +234,12 @@ def list_queue(
     if not 1 <= limit <= QUEUE_PAGE_MAX:
         raise Invalid("Ask for fewer items.", fields={"limit": f"1 to {QUEUE_PAGE_MAX}"})
     after = _decode(cursor, _QUEUE_CURSOR) if cursor else None
+    now = _now(now)
     items, next_after = comments_table.queue_page(queue, after, limit)
+    items = [i for i in items if not _expired(i, now)]
     return QueueView(
         queue=queue,
-        items=_with_context(items, queue, moderator, utc_iso(_now(now))),
+        items=_with_context(items, queue, moderator, utc_iso(now)),
         next_cursor=_encode(next_after) if next_after else None,
     )
 
@@ -254,6 +273,7 @@ def claim(
     after: str | None = None
     for _ in range(CLAIM_PAGES):
         heads, after = table.queue_heads(queue, after, CLAIM_PAGE)
+        heads = [h for h in heads if not _expired(h, now)]
         for head in heads:
             if head.get("claimed_by") == moderator.id and (got := take(head)):
                 held.append(got)
@@ -330,6 +350,19 @@ def _check_reason(decision: DecisionIn) -> None:
         raise Invalid("Unknown reason.", fields={"reason_code": "not a policy reason code"})
 
 
+def _from_spam(item: Mapping[str, Any], decision: DecisionIn, now: datetime) -> None:
+    """Out of the spam queue there is one way: approve (a false positive, rescued). Left
+    alone, spam is deleted at its time; rejecting it would only keep it longer."""
+    if _expired(item, now):
+        raise NotFound("There is no such comment (it was deleted as spam).")
+    if decision.action != "approve":
+        raise Conflict(
+            "A comment in the spam queue can only be approved; left alone it is deleted.",
+            code="spam_approve_only",
+            fields={"action": "only approve takes a comment out of the spam queue"},
+        )
+
+
 def decide(
     comment_id: str,
     decision: DecisionIn,
@@ -361,6 +394,8 @@ def decide(
             raise _already_decided(item)
         if _held_by_another(item, moderator, now_iso):
             raise _claimed(item)
+        if queue == "spam":
+            _from_spam(item, decision, now)
         assert queue is not None
         try:
             after = comments.apply_decision(
@@ -464,7 +499,7 @@ def stats(*, days: int = 7, now: datetime | None = None) -> StatsView:
     now = _now(now)
     depths = table.queue_depths()
     queues = {}
-    for queue in QUEUES:
+    for queue in table.COUNTED_QUEUES:  # spam is not counted (docs/moderation.md)
         oldest = table.oldest_waiting(queue)
         since = parse_utc(oldest.partition("#")[0]) if oldest else None
         queues[queue] = QueueStats(

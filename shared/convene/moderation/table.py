@@ -232,6 +232,7 @@ def queue_heads(
         "#q": "gsi1sk",
         "#b": "claimed_by",
         "#l": "lease_until",
+        "#x": "expires_at",
     }
     condition = "gsi1pk = :q"
     vals: dict[str, Any] = {":q": f"MODQ#{queue}"}
