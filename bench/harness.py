@@ -60,6 +60,9 @@ class Invocation:
     # serialising, signing, the round trip, retries, parsing). The rest is the handler's
     # own Python: Powertools, validation, Convene's code.
     in_calls: float = 0.0
+    # The harness's own recording time, already taken off `seconds` (and off `in_calls`
+    # where it ran inside a call).
+    bookkeeping: float = 0.0
 
 
 class _Null(io.TextIOBase):
@@ -119,21 +122,32 @@ class Harness:
             self._local.in_calls += time.perf_counter() - started
             self._local.call_started = None
 
+    # The recording hooks' own time (a deep copy of each call's parameters, reading the
+    # capacity) is the harness's, not the handler's: it is taken off the handler's time,
+    # and for the hooks that run inside a call's window, off the time in calls too. The
+    # replay runs on a client without hooks, so otherwise only one side would carry it.
+
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         calls = self._calls()
         if calls is None:
             return
+        started = time.perf_counter()
         calls.append(Call("dynamodb", model.name, copy.deepcopy(params)))
         if self.want_capacity and model.name in CAPACITY_OPS:
             params["ReturnConsumedCapacity"] = "TOTAL"
+        self._local.bookkeeping += time.perf_counter() - started  # before the call's window
 
     def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         calls = self._calls()
         if not calls:
             return
+        started = time.perf_counter()
         consumed = parsed.get("ConsumedCapacity")
         items = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         calls[-1].capacity += sum(float(c.get("CapacityUnits", 0) or 0) for c in items)
+        spent = time.perf_counter() - started
+        self._local.bookkeeping += spent
+        self._local.bookkeeping_in_calls += spent  # inside the window (before _clock_out)
 
     def _error(self, exception: Any = None, model: Any = None, **_: Any) -> None:
         calls = self._calls()
@@ -213,6 +227,8 @@ class Harness:
         self._local.calls = []
         self._local.in_calls = 0.0
         self._local.call_started = None
+        self._local.bookkeeping = 0.0
+        self._local.bookkeeping_in_calls = 0.0
         stdout = sys.stdout
         sys.stdout = _Null()  # Powertools logs and metrics: written, not shown
         try:
@@ -222,8 +238,14 @@ class Harness:
         finally:
             sys.stdout = stdout
             calls, self._local.calls = self._local.calls, None
-        return Invocation(int(result.get("statusCode", 0)), str(result.get("body") or ""),
-                          seconds, calls, in_calls=self._local.in_calls)
+        return Invocation(
+            int(result.get("statusCode", 0)),
+            str(result.get("body") or ""),
+            seconds - self._local.bookkeeping,
+            calls,
+            in_calls=self._local.in_calls - self._local.bookkeeping_in_calls,
+            bookkeeping=self._local.bookkeeping,
+        )
 
     # ------------------------------------------------------------ the floor
 

@@ -193,6 +193,12 @@ def markdown(results: dict[str, Any]) -> str:
       "Outside the calls: the handler's time not spent inside a DynamoDB call (botocore's "
       "before-call to after-call), i.e. Powertools (resolver, validation, Logger, Metrics) "
       "and Convene's own code, per request.\n")
+    kept = [row["bookkeeping_p50_ms"] for row in warm.values()
+            if isinstance(row, dict) and "bookkeeping_p50_ms" in row]
+    if kept:
+        w(f"The harness's own recording of each call (a copy of its parameters; {min(kept)}-"
+          f"{max(kept)} ms a request, p50) is taken off the handler's time and off the time "
+          "outside the calls: the replay's client records nothing.\n")
     w("| route | handler p50 (ms) | replayed calls p50 (ms) | ratio | within target | "
       "outside the calls p50 (ms) | calls/request | statuses |")
     w("|---|---:|---:|---:|---|---:|---:|---|")
