@@ -331,6 +331,66 @@ class TableSet:
                 self.client.delete_table(TableName=name)
 
 
+# DynamoDB Local on its own, at each size: single calls on a plain client, no handler, no
+# replay. A probe item of its own in each MainTable; each write stores a new value, so the
+# emulator cannot skip it.
+PROBES = {
+    "GetItem": "a read by key",
+    "UpdateItem, item in no index": "a write of an item without index keys",
+    "UpdateItem, item in the queue index": "a write of an item in gsi1 (all attributes "
+                                           "projected), as a lease or a decision is",
+}
+
+
+def emulator_probe(harness: Any, sets: list[TableSet], labels: list[str],
+                   samples: int) -> dict[str, Any]:
+    """Each probe's p50 at each size, the sizes alternated call by call, and the ratio of
+    the largest to the smallest: how DynamoDB Local's own time grows with the table."""
+    from bench.harness import p50
+
+    client = harness._plain()
+    plain_key = {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "PLAIN"}}
+    indexed_key = {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "INDEXED"}}
+    for table_set in sets:
+        table = table_set.names["MainTable"]
+        client.put_item(TableName=table, Item={**plain_key, "n": {"S": "0"}})
+        client.put_item(TableName=table, Item={
+            **indexed_key, "n": {"S": "0"},
+            "gsi1pk": {"S": "MODQ#bench-probe"}, "gsi1sk": {"S": "0#probe"},
+        })
+    times: dict[str, dict[str, list[float]]] = {
+        name: {label: [] for label in labels} for name in PROBES}
+    counter = 0
+    for i in range(samples * 3 + 5):
+        for label, table_set in zip(labels, sets, strict=True):
+            table = table_set.names["MainTable"]
+            for name in PROBES:
+                counter += 1
+                if name == "GetItem":
+                    call = {"op": client.get_item, "TableName": table, "Key": plain_key}
+                else:
+                    call = {
+                        "op": client.update_item, "TableName": table,
+                        "Key": indexed_key if "queue index" in name else plain_key,
+                        "UpdateExpression": "SET n = :n",
+                        "ExpressionAttributeValues": {":n": {"S": str(counter)}},
+                    }
+                op = call.pop("op")
+                started = time.perf_counter()
+                op(**call)
+                if i >= 5:  # the first rounds warm each table's pages up
+                    times[name][label].append(time.perf_counter() - started)
+    out: dict[str, Any] = {}
+    for name, per_size in times.items():
+        p = {label: round(p50(v) * 1000, 3) for label, v in per_size.items()}
+        small, large = p[labels[0]], p[labels[-1]]
+        out[name] = {"what": PROBES[name], "p50_ms": p,
+                     "ratio": round(large / small, 3) if small else None,
+                     "samples": len(per_size[labels[0]])}
+        log(f"  scale emulator {name}: {p}, ratio {out[name]['ratio']}")
+    return out
+
+
 def use_tables(names: dict[str, str]) -> None:
     from convene.settings import get_settings
 
@@ -482,6 +542,8 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
             log(f"  scale {scenario.route}: " + ", ".join(
                 f"{label}: {row['p50_ms'][label]} ms" for label in labels)
                 + f", ratio {row.get('ratio')}, statuses {statuses}")
+        if len(sets) >= 2:
+            out["emulator"] = emulator_probe(harness, sets, labels, samples)
     finally:
         use_tables(config["tables"])
         for table_set in sets:

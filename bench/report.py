@@ -292,6 +292,21 @@ def markdown(results: dict[str, Any]) -> str:
               + (f" {row.get('replay_ratio', '-')} | {row.get('outside_calls_ratio', '-')} | "
                  + " / ".join(str(v) for v in (row.get("calls_per_request") or {}).values())
                  + " |" if control else ""))
+        emulator = sc.get("emulator") or {}
+        if emulator:
+            w("\nDynamoDB Local on its own: single calls on a plain boto3 client on a probe "
+              "item of each set's MainTable, no handler and no replay, the sizes alternated "
+              "call by call; each write stores a new value, so the emulator cannot skip its "
+              "index work. A route whose calls grow about as much as these is measuring the "
+              "emulator, whose tables and indexes are SQLite on this machine (DynamoDB's "
+              "latency does not depend on the table's size).\n")
+            w("| call | " + " | ".join(f"p50 at {int(x):,} items (ms)" for x in labels)
+              + " | ratio | samples |")
+            w("|---|" + "---:|" * len(labels) + "---:|---:|")
+            for name, row in emulator.items():
+                cells = " | ".join(str(row["p50_ms"].get(x, "-")) for x in labels)
+                w(f"| {name} ({row['what']}) | {cells} | {row.get('ratio', '-')} | "
+                  f"{row.get('samples', '-')} |")
         w(f"\nTime to seed and fill each set: {sc.get('fill_seconds')} (seconds).")
         if "scale" in results.get("charts", {}):
             w("\n![p50 against table size](scale_p50.png)\n")
