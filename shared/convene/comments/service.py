@@ -820,9 +820,13 @@ def apply_decision(
             guard=guard,
         )
     ]
+    # Items that hold only if what the comment depends on is still there (the person's
+    # index entry, a rescued reply's parent): an erasure racing the decision is a 409.
+    dependants: list[int] = []
     email_hash = current.get("email_hash")
     if email_hash and (status == "spam") != (target == "spam"):
         # The person's index entry expires with its comment, and only then.
+        dependants.append(len(items))
         items.append(
             table.person_entry_expiry(
                 str(email_hash), comment_id, sets.get("expires_at") if target == "spam" else None
@@ -858,6 +862,7 @@ def apply_decision(
         parent = table.get_comment(current["parent_id"]) if current.get("parent_id") else None
         if parent is not None and status == "spam" and not current.get("decided_at"):
             # Caught by the defences at submission, so its parent never counted it.
+            dependants.append(len(items))
             items.append(table.reply_rescued(str(parent["comment_id"])))
         items.extend(outbox_put(m, now=now) for m in _publication_messages(current, parent, post))
     items.extend(extra_items)
@@ -867,6 +872,11 @@ def apply_decision(
         if exc.failed(0):
             raise Conflict(
                 "The comment changed since you loaded it; reload it.", code="stale"
+            ) from None
+        if any(exc.failed(i) for i in dependants):
+            raise Conflict(
+                "Something this comment depends on was removed meanwhile; try again.",
+                code="changed_meanwhile",
             ) from None
         raise
     after = {k: v for k, v in {**current, **sets}.items() if k not in removes or k in sets}

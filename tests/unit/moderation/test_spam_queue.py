@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
+import pytest
 from convene.comments import service as comments
 from convene.comments.models import CommentIn
 
@@ -190,3 +192,35 @@ def test_marking_spam_makes_the_persons_index_entry_expire_with_the_comment(desk
     assert person_entry(comment_id)["expires_at"] == expires_at
     # A moderator's own decision: the spam queue holds what the defences caught.
     assert desk.queue("spam").json["items"] == []
+
+
+def test_a_parent_erased_while_its_reply_is_rescued_is_a_409_and_then_it_goes_through(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convene.comments import table
+    from convene.settings import get_settings
+
+    parent = waiting("Who else runs a fundraiser?")
+    desk.decide(parent, "approve")
+    desk.call("put_block", body={"kind": "word", "value": BLOCKED})
+    reply = caught(f"We ran a {BLOCKED} night.", parent_id=parent)
+    read = table.get_comment
+
+    def read_then_erase(comment_id: str, **kw: Any) -> dict[str, Any] | None:
+        found = read(comment_id, **kw)
+        if comment_id == parent:  # the parent is erased between the read and the write
+            main = boto3.resource("dynamodb", region_name="eu-west-2").Table(
+                get_settings().table_name
+            )
+            main.delete_item(Key={"pk": f"COMMENT#{parent}", "sk": "COMMENT"})
+        return found
+
+    monkeypatch.setattr(table, "get_comment", read_then_erase)
+    raced = desk.decide(reply, "approve")
+    monkeypatch.undo()
+    again = desk.decide(reply, "approve")
+
+    assert raced.status == 409, raced.text
+    assert raced.json["error"]["code"] == "changed_meanwhile"
+    assert again.status == 200, again.text  # no parent now: nothing to count on
+    assert stored(reply)["status"] == "approved"
