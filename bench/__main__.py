@@ -334,11 +334,18 @@ class TableSet:
 # DynamoDB Local on its own, at each size: single calls on a plain client, no handler, no
 # replay. A probe item of its own in each MainTable; each write stores a new value, so the
 # emulator cannot skip it.
+PROBE_KEYS = {
+    "PLAIN": {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "PLAIN"}},
+    "INDEXED": {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "INDEXED"}},
+}
+# name: (what it is, the operation, the probe item it touches)
 PROBES = {
-    "GetItem": "a read by key",
-    "UpdateItem, item in no index": "a write of an item without index keys",
-    "UpdateItem, item in the queue index": "a write of an item in gsi1 (all attributes "
-                                           "projected), as a lease or a decision is",
+    "GetItem": ("a read by key", "get_item", "PLAIN"),
+    "UpdateItem, item in no index": (
+        "a write of an item without index keys", "update_item", "PLAIN"),
+    "UpdateItem, item in the queue index": (
+        "a write of an item in gsi1 (all attributes projected), as a lease or a decision is",
+        "update_item", "INDEXED"),
 }
 
 
@@ -348,43 +355,35 @@ def emulator_probe(harness: Any, sets: list[TableSet], labels: list[str],
     the largest to the smallest: how DynamoDB Local's own time grows with the table."""
     from bench.harness import p50
 
-    client = harness._plain()
-    plain_key = {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "PLAIN"}}
-    indexed_key = {"pk": {"S": "BENCH#PROBE"}, "sk": {"S": "INDEXED"}}
+    client = harness.plain_client()
+    index_keys = {"gsi1pk": {"S": "MODQ#bench-probe"}, "gsi1sk": {"S": "0#probe"}}
     for table_set in sets:
         table = table_set.names["MainTable"]
-        client.put_item(TableName=table, Item={**plain_key, "n": {"S": "0"}})
-        client.put_item(TableName=table, Item={
-            **indexed_key, "n": {"S": "0"},
-            "gsi1pk": {"S": "MODQ#bench-probe"}, "gsi1sk": {"S": "0#probe"},
-        })
+        client.put_item(TableName=table, Item={**PROBE_KEYS["PLAIN"], "n": {"S": "0"}})
+        client.put_item(TableName=table,
+                        Item={**PROBE_KEYS["INDEXED"], "n": {"S": "0"}, **index_keys})
     times: dict[str, dict[str, list[float]]] = {
         name: {label: [] for label in labels} for name in PROBES}
     counter = 0
     for i in range(samples * 3 + 5):
         for label, table_set in zip(labels, sets, strict=True):
-            table = table_set.names["MainTable"]
-            for name in PROBES:
+            for name, (_, operation, probe) in PROBES.items():
                 counter += 1
-                if name == "GetItem":
-                    call = {"op": client.get_item, "TableName": table, "Key": plain_key}
-                else:
-                    call = {
-                        "op": client.update_item, "TableName": table,
-                        "Key": indexed_key if "queue index" in name else plain_key,
-                        "UpdateExpression": "SET n = :n",
-                        "ExpressionAttributeValues": {":n": {"S": str(counter)}},
-                    }
-                op = call.pop("op")
+                params: dict[str, Any] = {"TableName": table_set.names["MainTable"],
+                                          "Key": PROBE_KEYS[probe]}
+                if operation == "update_item":  # a new value each time
+                    params.update(UpdateExpression="SET n = :n",
+                                  ExpressionAttributeValues={":n": {"S": str(counter)}})
+                call = getattr(client, operation)
                 started = time.perf_counter()
-                op(**call)
+                call(**params)
                 if i >= 5:  # the first rounds warm each table's pages up
                     times[name][label].append(time.perf_counter() - started)
     out: dict[str, Any] = {}
     for name, per_size in times.items():
         p = {label: round(p50(v) * 1000, 3) for label, v in per_size.items()}
         small, large = p[labels[0]], p[labels[-1]]
-        out[name] = {"what": PROBES[name], "p50_ms": p,
+        out[name] = {"what": PROBES[name][0], "p50_ms": p,
                      "ratio": round(large / small, 3) if small else None,
                      "samples": len(per_size[labels[0]])}
         log(f"  scale emulator {name}: {p}, ratio {out[name]['ratio']}")

@@ -251,7 +251,7 @@ class Harness:
 
     def replay(self, calls: list[Call]) -> float:
         """The same calls on a plain client, one after the other: seconds."""
-        client = self._plain()
+        client = self.plain_client()
         from botocore import xform_name
         from botocore.exceptions import ClientError
 
@@ -263,7 +263,8 @@ class Harness:
                 getattr(client, xform_name(call.operation))(**params)
         return time.perf_counter() - started
 
-    def _plain(self) -> Any:
+    def plain_client(self) -> Any:
+        """A DynamoDB client with the handlers' configuration and no hooks."""
         if not hasattr(self, "_plain_client"):
             import boto3
             from convene.aws import _CONFIG

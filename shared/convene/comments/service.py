@@ -863,7 +863,9 @@ def apply_decision(
         if parent is not None and status == "spam" and not current.get("decided_at"):
             # Caught by the defences at submission, so its parent never counted it.
             dependants.append(len(items))
-            items.append(table.reply_rescued(str(parent["comment_id"])))
+            items.append(
+                table.reply_counted(str(parent["comment_id"]), current["post_id"], published=False)
+            )
         items.extend(outbox_put(m, now=now) for m in _publication_messages(current, parent, post))
     items.extend(extra_items)
     try:

@@ -284,18 +284,10 @@ def person_entry(
 def person_entry_expiry(email_hash: str, comment_id: str, expires_at: int | None) -> dict[str, Any]:
     """The person's index entry follows its comment in or out of spam: it expires with it,
     or is kept once the comment is taken out of spam."""
+    key, kept = person_key(email_hash, comment_id), "attribute_exists(pk)"
     if expires_at is None:
-        return update(
-            person_key(email_hash, comment_id),
-            "REMOVE expires_at",
-            condition="attribute_exists(pk)",
-        )
-    return update(
-        person_key(email_hash, comment_id),
-        "SET expires_at = :exp",
-        {":exp": expires_at},
-        condition="attribute_exists(pk)",
-    )
+        return update(key, "REMOVE expires_at", condition=kept)
+    return update(key, "SET expires_at = :exp", {":exp": expires_at}, condition=kept)
 
 
 def rate_count(
@@ -326,25 +318,23 @@ def duplicate_guard(body_hash: str, now_epoch: int, expires_at: int) -> dict[str
     )
 
 
-def reply_counted(parent_id: str, post_id: str) -> dict[str, Any]:
-    """The parent gains a reply; it must still be published, on the same post."""
+def reply_counted(parent_id: str, post_id: str, *, published: bool = True) -> dict[str, Any]:
+    """The parent gains a reply; it must still be published, on the same post. A reply
+    caught as spam at submission never counted: when a moderator approves it, it counts
+    with `published=False`, on a parent that need only still exist."""
+    if not published:
+        return update(
+            comment_key(parent_id),
+            "ADD reply_count :one",
+            {":one": 1},
+            condition="attribute_exists(pk)",
+        )
     return update(
         comment_key(parent_id),
         "ADD reply_count :one",
         {":one": 1, ":approved": "approved", ":post": post_id, ":no": False},
         condition="#s = :approved AND #h = :no AND post_id = :post",
         names={"#s": "status", "#h": "hidden"},
-    )
-
-
-def reply_rescued(parent_id: str) -> dict[str, Any]:
-    """A reply caught as spam, then approved, counts on its parent as any reply does (the
-    defences' catch never counted it); the parent need only still exist."""
-    return update(
-        comment_key(parent_id),
-        "ADD reply_count :one",
-        {":one": 1},
-        condition="attribute_exists(pk)",
     )
 
 

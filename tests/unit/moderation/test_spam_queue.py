@@ -4,12 +4,14 @@ claim from it, and take a false positive out of it by approving it; nothing else
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from convene.comments import service as comments
 from convene.comments.models import CommentIn
+from convene.timefmt import utc_iso
 
 from tests.unit.moderation.conftest import (
     POST_ID,
@@ -63,6 +65,11 @@ def history_of(comment_id: str) -> dict[str, int]:
     return {k: int(item.get(k, 0)) for k in ("approved", "rejected", "spam")}
 
 
+def stored_expiry(comment_id: str) -> str:
+    """The comment's TTL as the API shows it (UTC text)."""
+    return utc_iso(datetime.fromtimestamp(int(stored(comment_id)["expires_at"]), UTC))
+
+
 def test_a_caught_comment_waits_in_the_spam_queue_with_why_and_until_when(desk: Desk) -> None:
     desk.call("put_block", body={"kind": "word", "value": BLOCKED})
     comment_id = caught()
@@ -74,19 +81,11 @@ def test_a_caught_comment_waits_in_the_spam_queue_with_why_and_until_when(desk: 
     assert item["comment_id"] == comment_id
     assert item["queue"] == "spam"
     assert "blocked_word" in item["flags"]
-    assert item["expires_at"] == comments_expiry(comment_id)
+    assert item["expires_at"] == stored_expiry(comment_id)
     assert item["author_email"] == "dana@example.org"  # moderators see who wrote it
     assert desk.queue("pending").json["items"] == []
     stats = desk.stats().json["queues"]
     assert set(stats) == {"pending", "reported"}  # spam is not counted
-
-
-def comments_expiry(comment_id: str) -> str:
-    from datetime import UTC, datetime
-
-    from convene.timefmt import utc_iso
-
-    return utc_iso(datetime.fromtimestamp(int(stored(comment_id)["expires_at"]), UTC))
 
 
 def test_approving_a_false_positive_publishes_it_and_keeps_it(desk: Desk) -> None:
