@@ -1,4 +1,4 @@
-"""Helpers for the browser tests: screenshots, axe-core, the mail view, queue filling."""
+"""Helpers for the browser tests: screenshots, axe-core, the mail view, holding a request back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -126,3 +126,19 @@ def unique(prefix: str) -> str:
     import uuid
 
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def hold_first(page: Page, url: re.Pattern[str]) -> list[Route]:
+    """Holds back the first request whose URL matches (the list gets its route, to
+    `continue_()` when the test chooses); later ones go through. For proving what a page
+    does when answers arrive out of order."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(url, hold)
+    return held

@@ -7,7 +7,15 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Pages
-from tests.browser.helpers import axe, axe_as_served, describe, screenshot, unique
+from tests.browser.fill_queue import fill_queue
+from tests.browser.helpers import (
+    axe,
+    axe_as_served,
+    describe,
+    hold_first,
+    screenshot,
+    unique,
+)
 from tests.integration.twin import Twin
 
 POST = "this-is-your-community-space"
@@ -143,3 +151,43 @@ def test_a_reply_is_held_then_shown_threaded_under_its_parent(pages: Pages, twin
     nested = page.locator("#comment-list > .comment").first.locator("ol.thread .comment")
     expect(nested.filter(has_text=text)).to_be_visible()
     screenshot(page, "post-threaded")
+
+
+def test_show_more_comments_adds_the_next_page_once_even_when_clicked_twice(
+    pages: Pages, twin: Twin
+) -> None:
+    # A post of its own (the other tests expect the seeded post's comments on one page),
+    # read on /post.html, the page for any post's comments.
+    post = unique("a-long-thread")
+    registered = twin.put(
+        f"/admin/posts/{post}",
+        json={"title": "A long thread", "url": f"{twin.base_url}/post.html?id={post}"},
+        headers=twin.headers("organiser"),
+    )
+    assert registered.status_code in {200, 201}, registered.text
+    fill_queue(twin, 21, unique("more"), post=post, approve=True)  # more than a page of 20
+    threads: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "20", **({"cursor": cursor} if cursor else {})}
+        answer = twin.get(f"/posts/{post}/comments", params=params).json()
+        threads += [c["comment_id"] for c in answer["comments"]]
+        if not (cursor := answer.get("next_cursor")):
+            break
+    assert len(threads) == 21
+
+    page = pages.new(f"/post.html?id={post}")
+    shown = page.locator("#comment-list > .comment")
+    expect(shown).to_have_count(20)
+    more = page.get_by_role("button", name="Show more comments")
+    # The first click's page is held on its way, so the second click asks again with the
+    # same cursor: the list must take one of the two answers, not both.
+    held = hold_first(page, re.compile(r"/comments\?.*cursor="))
+    more.click()
+    more.click()
+    expect(shown).to_have_count(21)
+    with page.expect_response(lambda r: "cursor=" in r.url):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # time for the page's script to take the late answer
+    ids = shown.evaluate_all("items => items.map(i => i.id.replace('comment-', ''))")
+    assert ids == threads, "each thread once, in order"

@@ -5,46 +5,32 @@ once, and 500 comments waiting."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Pages
-from tests.browser.helpers import axe, describe, screenshot, unique
-from tests.integration.twin import Twin, twin_environment
+from tests.browser.fill_queue import fill_queue
+from tests.browser.helpers import axe, describe, hold_first, screenshot, unique
+from tests.integration.twin import Twin
 
-ROOT = Path(__file__).resolve().parents[2]
 POST = "this-is-your-community-space"
-
-
-def fill_queue(twin: Twin, count: int, tag: str) -> list[str]:
-    """`count` guest comments waiting, each from its own reader (tests/browser/fill_queue.py)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.browser.fill_queue", twin.base_url, str(count), POST, tag],
-        cwd=ROOT,
-        env={**twin_environment(), "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.split()
 
 
 def console(pages: Pages, twin: Twin, role: str = "moderator", undo: int | None = 1) -> Page:
     """The console, signed in as a demo user. undo: the seconds a decision waits before it
     is sent (the page's default is 5)."""
     page = pages.new("/console/" + (f"?undo={undo}" if undo is not None else ""))
+    sign_in(page, twin, role)
+    return page
+
+
+def sign_in(page: Page, twin: Twin, role: str = "moderator") -> None:
     user = twin.user(role)
     form = page.locator("form#sign-in")
     form.get_by_label("Email").fill(user["email"])
     form.get_by_label("Password").fill(user["password"])
     form.get_by_role("button", name="Sign in").click()
     expect(page.locator("#who")).to_contain_text(user["email"])
-    return page
 
 
 FILLER = re.compile(r"^Comment \d+ of \d+ \(")  # the text of fill_queue's comments
@@ -308,4 +294,53 @@ def test_a_comment_caught_as_spam_shows_why_and_can_only_be_approved(
         assert [r["action"] for r in history.json()["items"]][-1] == "approve"
     finally:
         removed = twin.delete("/moderation/blocks", json=block, headers=moderator)
+        assert removed.status_code == 204, removed.text
+
+
+def test_the_queue_table_shows_the_queue_chosen_last_when_answers_cross(
+    pages: Pages, twin: Twin
+) -> None:
+    """The first page of the pending queue is still on its way when the moderator picks
+    the spam queue; the spam page comes back first. The late pending page must not replace
+    it under a select that says Spam."""
+    word = unique("crossword")
+    moderator = twin.headers("moderator")
+    put = twin.put("/moderation/blocks", json={"kind": "word", "value": word}, headers=moderator)
+    assert put.status_code == 200, put.text
+    try:
+        submitted = twin.post(
+            f"/posts/{POST}/comments",
+            json={
+                "name": "Sam Seller",
+                "email": f"{unique('sam')}@example.org",
+                "body": f"Cheap watches, see {word}.",
+            },
+        )
+        assert submitted.status_code == 202, submitted.text  # quietly spam
+
+        page = pages.new("/console/?undo=1")
+        held = hold_first(page, re.compile(r"/moderation/queue\?queue=pending"))
+        sign_in(page, twin)
+        for _ in range(100):  # the route handler runs while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the console never asked for the pending queue"
+
+        page.locator("#browse-queue").select_option("spam")
+        row = page.locator("#browse tr", has_text=word)
+        expect(row).to_contain_text("blocked_word")
+
+        with page.expect_response(lambda r: "queue=pending" in r.url):
+            held[0].continue_()
+        page.wait_for_timeout(300)  # time for the page's script to take the late answer
+        expect(page.locator("#browse-queue")).to_have_value("spam")
+        expect(row).to_contain_text("blocked_word")
+        # Every row is a spam row: each says why it was caught and when it goes.
+        rows = page.locator("#browse tr").all_inner_texts()
+        assert rows and all("deleted" in text for text in rows), rows
+    finally:
+        removed = twin.delete(
+            "/moderation/blocks", json={"kind": "word", "value": word}, headers=moderator
+        )
         assert removed.status_code == 204, removed.text

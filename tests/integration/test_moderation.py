@@ -3,15 +3,12 @@ queue at once with real Cognito tokens, and a member is refused."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
-from tests.integration.twin import Twin, twin_environment
+from tests.browser.fill_queue import fill_queue
+from tests.integration.twin import Twin
 
-ROOT = Path(__file__).resolve().parents[2]
 POST_ID = "this-is-your-community-space"
 
 
@@ -19,25 +16,7 @@ def _waiting(twin: Twin, count: int) -> list[str]:
     """Guest comments held for review, each from its own reader (the gateway gives every
     request the same address, so they go through the comments service as the Comments
     function would: tests/browser/fill_queue.py)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.browser.fill_queue",
-            twin.base_url,
-            str(count),
-            POST_ID,
-            f"moderation-{uuid.uuid4().hex[:6]}",
-        ],
-        cwd=ROOT,
-        env={**twin_environment(), "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.split()
+    return fill_queue(twin, count, f"moderation-{uuid.uuid4().hex[:6]}", post=POST_ID)
 
 
 def test_two_moderators_working_the_same_queue_never_get_the_same_comment(twin: Twin) -> None:

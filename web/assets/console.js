@@ -36,7 +36,9 @@ const state = {
   batch: new Map(), // comment_id -> {item, node, waiting: {action, timer, body} | null, done}
   order: [], // comment ids in the batch, in order
   current: -1,
-  browse: { queue: "pending", cursor: null, shown: 0 },
+  // ticket: which browse() asked last. An answer to an older one (the pending queue's page
+  // still on its way when the moderator picks another queue) is dropped, not shown.
+  browse: { queue: "pending", cursor: null, shown: 0, ticket: 0 },
 };
 
 // ---------------------------------------------------------------- signing in
@@ -129,10 +131,12 @@ function lastDay(perDay) {
 
 async function browse(more) {
   const b = state.browse;
+  const ticket = ++b.ticket;
   const query = new URLSearchParams({ queue: b.queue, limit: String(PAGE) });
   if (more && b.cursor) query.set("cursor", b.cursor);
   try {
     const { data } = await request(`/moderation/queue?${query}`, { auth: true });
+    if (ticket !== b.ticket) return; // a newer view was asked for meanwhile
     const rows = data.items.map((item) => el("tr", {},
       el("td", {}, ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)),
       el("td", {}, item.author_name),
@@ -147,7 +151,7 @@ async function browse(more) {
     $("#browse-more").hidden = !data.next_cursor;
     $("#browse-shown").textContent = `${b.shown} shown`;
   } catch (error) {
-    handle(error);
+    if (ticket === b.ticket) handle(error);
   }
 }
 
