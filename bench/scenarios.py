@@ -854,8 +854,11 @@ register(
         kind="read",
         role="moderator",
         build=lambda ctx: Req.get("/moderation/stats"),
-        min_calls=4,
-        min_units="2 Queries of counters (16 + 56 small items) + 2 one-item Queries",
+        min_calls=5,
+        min_units=(
+            "2 Queries of counters (16 + 56 small items) + 2 one-item Queries"
+            " + 1 Query of at most 25 spam index items"
+        ),
         mix="moderate",
     )
 )

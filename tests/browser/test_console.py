@@ -247,8 +247,14 @@ def test_a_comment_caught_as_spam_shows_why_and_can_only_be_approved(
         assert comment_id not in published(twin)
 
         page = console(pages, twin, undo=3)
-        # In the queue's table: the spam queue, with why each comment is there.
-        page.locator("#browse-queue").select_option("spam")
+        # The Spam card says something is kept, and when the next goes; its button shows
+        # the spam queue in the table, with why each comment is there.
+        card = page.locator("#queue-spam")
+        expect(card.locator(".n")).to_have_text("Waiting")
+        expect(card).to_contain_text(re.compile(r"The next is deleted \d+ \w+ \d{4}"))
+        card.get_by_role("button", name="Show the spam queue").click()
+        expect(page.locator("#browse-queue")).to_have_value("spam")
+        expect(page.locator("#browse-queue")).to_be_focused()
         row = page.locator("#browse tr", has_text=word)
         expect(row).to_contain_text("blocked_word")
 

@@ -110,6 +110,15 @@ async function refreshStats() {
       card.querySelector(".n").textContent = String(depth);
       card.querySelector(".oldest").textContent = depth ? `Oldest waiting ${ageText(age)}` : "Nothing waiting";
     }
+    // Spam has no count (TTL deletes what expires): whether any is kept, and when the
+    // next one goes unless a moderator approves it.
+    const spam = data.spam || {};
+    const card = $("#queue-spam");
+    card.querySelector(".n").textContent = spam.waiting ? "Waiting" : "None";
+    card.querySelector(".oldest").textContent = spam.waiting
+      ? `The next is deleted ${dateTime(spam.next_deletion_at)} unless approved.`
+      : "Nothing caught is kept.";
+    $("#show-spam").hidden = !spam.waiting;
     const today = data.decisions_today ?? lastDay(data.decisions_per_day);
     $("#queue-today .n").textContent = today === null ? "–" : String(today);
   } catch (error) {
@@ -552,6 +561,11 @@ function setUp() {
     browse(false);
   });
   $("#browse-more").addEventListener("click", () => browse(true));
+  $("#show-spam").addEventListener("click", () => {
+    $("#browse-queue").value = state.browse.queue = "spam";
+    browse(false);
+    $("#browse-queue").focus();
+  });
   document.addEventListener("keydown", onKey);
   window.addEventListener("pagehide", flush);
   setInterval(() => { if (moderator()) refreshStats(); }, 30_000);

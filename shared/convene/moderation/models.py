@@ -211,9 +211,21 @@ class DayDecisions(BaseModel):
     total: int = 0
 
 
+class SpamStats(BaseModel):
+    """The spam queue has no counter (TTL deletes what expires, and no transaction sees
+    that); the stats say whether anything caught is still kept and when the next goes."""
+
+    waiting: bool = Field(description="A caught comment is kept, waiting for a moderator.")
+    oldest_at: str | None = Field(None, description="When the oldest kept one was caught (UTC).")
+    next_deletion_at: str | None = Field(
+        None, description="When that comment is deleted unless a moderator approves it (UTC)."
+    )
+
+
 class StatsView(BaseModel):
     as_of: str
-    queues: dict[str, QueueStats]
+    queues: dict[str, QueueStats] = Field(description="The counted queues: pending, reported.")
+    spam: SpamStats
     decisions_today: int
     decisions_per_day: list[DayDecisions] = Field(description="Oldest day first, today last.")
 

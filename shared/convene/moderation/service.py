@@ -61,6 +61,7 @@ from convene.moderation.models import (
     QueueStats,
     QueueView,
     ReportView,
+    SpamStats,
     StatsView,
 )
 from convene.timefmt import parse_utc, utc_iso
@@ -494,8 +495,9 @@ def history(
 
 
 def stats(*, days: int = 7, now: datetime | None = None) -> StatsView:
-    """Queue depths and decisions per day from their counters (one Query each), and the
-    oldest wait of each queue from its index (one Query of one item each)."""
+    """Queue depths and decisions per day from their counters (one Query each), the
+    oldest wait of each counted queue from its index (one Query of one item each), and
+    the spam queue's oldest kept comment (one Query)."""
     now = _now(now)
     depths = table.queue_depths()
     queues = {}
@@ -519,8 +521,29 @@ def stats(*, days: int = 7, now: datetime | None = None) -> StatsView:
     return StatsView(
         as_of=utc_iso(now),
         queues=queues,
+        spam=_spam_stats(now),
         decisions_today=per_day[-1].total,
         decisions_per_day=per_day,
+    )
+
+
+SPAM_LOOK_AHEAD = 25
+
+
+def _spam_stats(now: datetime) -> SpamStats:
+    """The first comment in the spam queue caught within the retention: anything older has
+    expired (its TTL is when it was caught plus spam_retain_days), whether or not TTL has
+    deleted it yet. One Query of at most SPAM_LOOK_AHEAD index items; the second's margin
+    and any retention shortened since are left to `_expired`."""
+    retain = timedelta(days=get_config().spam_retain_days, seconds=1)
+    heads, _ = table.queue_heads("spam", after=utc_iso(now - retain), limit=SPAM_LOOK_AHEAD)
+    kept = next((item for item in heads if not _expired(item, now)), None)
+    if kept is None:
+        return SpamStats(waiting=False)
+    return SpamStats(
+        waiting=True,
+        oldest_at=utc_iso(parse_utc(str(kept["gsi1sk"]).partition("#")[0])),
+        next_deletion_at=_deleted_at(kept),
     )
 
 

@@ -31,6 +31,7 @@ def caught(
     email: str = "dana@example.org",
     parent_id: str | None = None,
     notify: bool = True,
+    now: datetime | None = None,
 ) -> str:
     """A guest's comment that a word block sends quietly to spam: its id."""
     result = comments.submit_comment(
@@ -38,6 +39,7 @@ def caught(
         CommentIn(name="Dana", email=email, body=body, parent_id=parent_id, notify=notify),
         member=None,
         source_ip=fresh_ip(),
+        now=now,
     )
     assert result.status == "pending"  # the author is answered as usual
     return result.comment_id
@@ -161,6 +163,33 @@ def test_spam_past_its_retention_is_gone_for_moderators(desk: Desk) -> None:
     assert claimed.json["items"] == [] and claimed.json["claimed"] == 0
     assert decided.status == 404, decided.text
     assert stored(comment_id)["status"] == "spam"
+
+
+def test_the_stats_say_whether_caught_comments_are_kept_and_when_the_next_goes(
+    desk: Desk,
+) -> None:
+    nothing = {"waiting": False, "oldest_at": None, "next_deletion_at": None}
+    assert desk.stats().json["spam"] == nothing
+    desk.call("put_block", body={"kind": "word", "value": BLOCKED})
+    first = caught(now=desk.clock.now)
+    second = caught(
+        f"The {BLOCKED} quiz is back.", email="eli@example.org", now=desk.clock.advance(days=2)
+    )
+
+    spam = desk.stats().json["spam"]
+
+    assert spam == {
+        "waiting": True,
+        "oldest_at": stored(first)["created_at"],
+        "next_deletion_at": stored_expiry(first),
+    }
+    # The first is past its 30 days (TTL has not deleted it yet): the second is next.
+    desk.clock.advance(days=29)
+    assert desk.stats().json["spam"]["next_deletion_at"] == stored_expiry(second)
+    # Approved, the second leaves the queue: nothing is kept.
+    assert desk.decide(second, "approve", version=1).status == 200
+    assert desk.stats().json["spam"] == nothing
+    assert set(desk.stats().json["queues"]) == {"pending", "reported"}
 
 
 def test_spam_is_claimed_like_any_queue(desk: Desk) -> None:
