@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, Route
+from playwright.sync_api import APIResponse, Locator, Page, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -128,17 +129,42 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def hold_first(page: Page, url: re.Pattern[str]) -> list[Route]:
-    """Holds back the first request whose URL matches (the list gets its route, to
-    `continue_()` when the test chooses); later ones go through. For proving what a page
-    does when answers arrive out of order."""
-    held: list[Route] = []
+@dataclass
+class Held:
+    """A request held back by `hold_first`: `release()` lets it go on."""
+
+    route: Route
+    answer: APIResponse | None  # the answer as it was when the request was made
+
+    def release(self) -> None:
+        if self.answer is None:
+            self.route.continue_()  # sent now: the server answers as things are now
+        else:
+            self.route.fulfill(response=self.answer)  # the answer of then, arriving late
+
+
+def hold_first(page: Page, url: re.Pattern[str], *, answer_now: bool = False) -> list[Held]:
+    """Holds back the first request whose URL matches, until the test calls `release()`
+    on the list's one item; later requests go through. With answer_now the request is
+    answered by the server at once and only the answer is held, so it arrives late and
+    out of date. For proving what a page does when answers arrive out of order."""
+    held: list[Held] = []
 
     def hold(route: Route) -> None:
         if held:
             route.continue_()
         else:
-            held.append(route)
+            held.append(Held(route, route.fetch() if answer_now else None))
 
     page.route(url, hold)
     return held
+
+
+def wait_until_held(page: Page, held: list[Held], timeout: float = 10.0) -> Held:
+    """The held request, once the page has made it (the route's handler runs while
+    Playwright waits, so this waits in the page's time)."""
+    for _ in range(int(timeout / 0.05)):
+        if held:
+            return held[0]
+        page.wait_for_timeout(50)
+    raise AssertionError("the page never made the request")

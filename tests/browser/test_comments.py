@@ -15,6 +15,7 @@ from tests.browser.helpers import (
     hold_first,
     screenshot,
     unique,
+    wait_until_held,
 )
 from tests.integration.twin import Twin
 
@@ -187,7 +188,7 @@ def test_show_more_comments_adds_the_next_page_once_even_when_clicked_twice(
     more.click()
     expect(shown).to_have_count(21)
     with page.expect_response(lambda r: "cursor=" in r.url):
-        held[0].continue_()
+        wait_until_held(page, held).release()
     page.wait_for_timeout(300)  # time for the page's script to take the late answer
     ids = shown.evaluate_all("items => items.map(i => i.id.replace('comment-', ''))")
     assert ids == threads, "each thread once, in order"

@@ -10,7 +10,14 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Pages
 from tests.browser.fill_queue import fill_queue
-from tests.browser.helpers import axe, describe, hold_first, screenshot, unique
+from tests.browser.helpers import (
+    axe,
+    describe,
+    hold_first,
+    screenshot,
+    unique,
+    wait_until_held,
+)
 from tests.integration.twin import Twin
 
 POST = "this-is-your-community-space"
@@ -327,18 +334,14 @@ def test_the_queue_table_shows_the_queue_chosen_last_when_answers_cross(
         page = pages.new("/console/?undo=1")
         held = hold_first(page, re.compile(r"/moderation/queue\?queue=pending"))
         sign_in(page, twin)
-        for _ in range(100):  # the route handler runs while Playwright waits
-            if held:
-                break
-            page.wait_for_timeout(50)
-        assert held, "the console never asked for the pending queue"
+        pending = wait_until_held(page, held)  # the console's first page, not yet answered
 
         page.locator("#browse-queue").select_option("spam")
         row = page.locator("#browse tr", has_text=word)
         expect(row).to_contain_text("blocked_word")
 
         with page.expect_response(lambda r: "queue=pending" in r.url):
-            held[0].continue_()
+            pending.release()
         page.wait_for_timeout(300)  # time for the page's script to take the late answer
         expect(page.locator("#browse-queue")).to_have_value("spam")
         expect(row).to_contain_text("blocked_word")

@@ -15,10 +15,12 @@ from tests.browser.helpers import (
     axe,
     axe_as_served,
     describe,
+    hold_first,
     link_in,
     screenshot,
     unique,
     wait_for_mail,
+    wait_until_held,
 )
 from tests.integration.twin import Twin
 
@@ -140,6 +142,46 @@ def test_submitting_twice_registers_once(pages: Pages, twin: Twin, event: dict[s
     wait_for_mail(twin, email, "confirm your place")
     twin.drain()
     assert len(twin.mail(to=email)) == 1
+
+
+def test_the_places_left_never_go_back_when_the_pages_first_answer_comes_late(
+    pages: Pages, twin: Twin
+) -> None:
+    """The page asks for the places left when it opens, and again after the reader has
+    registered. If the first answer, from before someone else took a place, arrives last,
+    it must not put that place back."""
+    event = create_event(twin, capacity=5)
+    page = pages.new("")
+    held = hold_first(page, re.compile(rf"/events/{event['id']}$"), answer_now=True)
+    page.goto(f"/workshops/{event['id']}/")
+    expect(page.locator("#seats")).to_contain_text("5 of 5")  # as the page was rendered
+    first = wait_until_held(page, held)  # the page asked, and has no answer yet
+
+    # Meanwhile someone else registers and confirms: 4 places left.
+    other = f"{unique('other')}@example.org"
+    registered = twin.post(
+        f"/events/{event['id']}/registrations",
+        json={
+            "name": "Ola Example",
+            "email": other,
+            "consent": True,
+            "answers": {"topic": "Funding"},
+        },
+    )
+    assert registered.status_code == 202, registered.text
+    confirm = link_in(wait_for_mail(twin, other, "confirm your place"), "/registrations/confirm")
+    assert twin.get(confirm, allow_redirects=False).status_code == 303
+    assert twin.get(f"/events/{event['id']}").json()["seats_left"] == 4
+
+    fill_registration(page, "Gil Example", f"{unique('late')}@example.org")
+    page.locator("form#registration").get_by_role("button", name="Register").click()
+    expect(page.locator("#register-status")).to_contain_text(re.compile("email", re.I))
+    expect(page.locator("#seats")).to_contain_text("4 of 5")  # the second answer
+
+    with page.expect_response(lambda r: r.url.endswith(f"/events/{event['id']}")):
+        first.release()  # the first answer, of 5 places, arrives now
+    page.wait_for_timeout(300)  # time for the page's script to take the late answer
+    expect(page.locator("#seats")).to_contain_text("4 of 5")
 
 
 def test_the_confirm_page_confirms_with_the_token(

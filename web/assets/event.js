@@ -15,7 +15,9 @@ import { enhance, showErrors, values } from "./forms.js";
 import { seats } from "./seats.js";
 import { answersFrom } from "./questions.js";
 
-const state = { event: null, registered: false };
+// refreshes: which refresh() asked last; an older answer (the page's first, still on its
+// way after a registration took a place) is dropped, so the count never goes back.
+const state = { event: null, registered: false, refreshes: 0 };
 
 /** The message the page carries for a registration status (#registration-<status>). */
 function outcome(status) {
@@ -140,8 +142,10 @@ function setUp() {
 /** The page is a snapshot (a static page may be days old): the places left and whether
  * registration is open come fresh from the API. */
 async function refresh() {
+  const ticket = ++state.refreshes;
   try {
     const { data } = await request(`/events/${encodeURIComponent(state.event.id)}`);
+    if (ticket !== state.refreshes) return;
     const changed = data.status !== state.event.status
       || data.registration_open !== state.event.registration_open;
     state.event = data;
