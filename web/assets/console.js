@@ -84,18 +84,6 @@ async function start() {
 
 // ---------------------------------------------------------------- queues
 
-/** The stats answer, read tolerantly: {queues: {pending: {depth, oldest_age_seconds |
- * oldest_at}}, decisions_today | decisions_per_day}. */
-function queueStats(data, name) {
-  const q = data?.queues?.[name] || data?.[name] || {};
-  const depth = q.depth ?? q.count ?? 0;
-  let age = q.oldest_age_seconds ?? q.oldest_seconds ?? null;
-  if (age === null && (q.oldest_at || q.oldest)) {
-    age = (Date.now() - Date.parse(q.oldest_at || q.oldest)) / 1000;
-  }
-  return { depth, age };
-}
-
 function ageText(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
   return ago(new Date(Date.now() - seconds * 1000).toISOString());
@@ -105,37 +93,24 @@ async function refreshStats() {
   try {
     const { data } = await request("/moderation/stats", { auth: true });
     for (const name of ["pending", "reported"]) {
-      const { depth, age } = queueStats(data, name);
+      const { depth, oldest_age_seconds: age } = data.queues[name];
       const card = $(`#queue-${name}`);
       card.querySelector(".n").textContent = String(depth);
       card.querySelector(".oldest").textContent = depth ? `Oldest waiting ${ageText(age)}` : "Nothing waiting";
     }
     // Spam has no count (TTL deletes what expires): whether any is kept, and when the
     // next one goes unless a moderator approves it.
-    const spam = data.spam || {};
+    const { spam } = data;
     const card = $("#queue-spam");
     card.querySelector(".n").textContent = spam.waiting ? "Waiting" : "None";
     card.querySelector(".oldest").textContent = spam.waiting
       ? `The next is deleted ${dateTime(spam.next_deletion_at)} unless approved.`
       : "Nothing caught is kept.";
     $("#show-spam").hidden = !spam.waiting;
-    const today = data.decisions_today ?? lastDay(data.decisions_per_day);
-    $("#queue-today .n").textContent = today === null ? "–" : String(today);
+    $("#queue-today .n").textContent = String(data.decisions_today);
   } catch (error) {
     handle(error);
   }
-}
-
-function lastDay(perDay) {
-  if (!perDay) return null;
-  if (Array.isArray(perDay)) {
-    const last = perDay[perDay.length - 1];
-    return last ? (last.count ?? last.decisions ?? last.total ?? 0) : 0;
-  }
-  const day = new Date().toISOString().slice(0, 10);
-  const value = perDay[day];
-  if (value === undefined) return 0;
-  return typeof value === "number" ? value : Object.values(value).reduce((a, b) => a + b, 0);
 }
 
 async function browse(more) {
@@ -147,7 +122,7 @@ async function browse(more) {
     const { data } = await request(`/moderation/queue?${query}`, { auth: true });
     if (ticket !== b.ticket) return; // a newer view was asked for meanwhile
     const rows = data.items.map((item) => el("tr", {},
-      el("td", {}, ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)),
+      el("td", {}, ageText((Date.now() - Date.parse(item.waiting_since)) / 1000)),
       el("td", {}, item.author_name),
       el("td", {}, item.post?.title || item.post_id),
       el("td", { class: "text" }, excerpt(item.body, 140),
@@ -162,10 +137,6 @@ async function browse(more) {
   } catch (error) {
     if (ticket === b.ticket) handle(error);
   }
-}
-
-function waitingSince(item) {
-  return item.waiting_since || item.queued_at || item.created_at;
 }
 
 function isSpam(item) {
@@ -266,7 +237,7 @@ function addToBatch(item, claimAnswer) {
     el("p", { class: "meta" },
       item.author_email ? `${item.author_email} · ` : "",
       item.by_member ? "member · " : "guest · ",
-      `written ${dateTime(item.created_at)}, waiting ${ageText((Date.now() - Date.parse(waitingSince(item))) / 1000)}`,
+      `written ${dateTime(item.created_at)}, waiting ${ageText((Date.now() - Date.parse(item.waiting_since)) / 1000)}`,
       item.author_history ? ` · earlier: ${item.author_history.approved} approved, ${item.author_history.rejected} rejected, ${item.author_history.spam} spam` : "",
       item.report_count ? ` · reported ${item.report_count} time${item.report_count === 1 ? "" : "s"}` : "",
       !spam && item.flags?.length ? ` · flags: ${item.flags.join(", ")}` : ""),
@@ -385,19 +356,10 @@ function undo(id = latestWaiting()) {
   focusItem(state.order.indexOf(id));
 }
 
-function decisionBody(entry) {
-  const body = { ...entry.waiting.body };
-  // Whatever the claim answer asks to be sent back with a decision (a claim/lease id).
-  const claimId = entry.claim?.claim_id || entry.item.claim_id;
-  if (claimId) body.claim_id = claimId;
-  return body;
-}
-
 async function send(id) {
   const entry = state.batch.get(id);
   if (!entry?.waiting) return;
-  const { action, key } = entry.waiting;
-  const body = decisionBody(entry);
+  const { action, key, body } = entry.waiting;
   entry.waiting = null;
   entry.sending = true;
   const outcome = entry.node.querySelector(".outcome");
@@ -442,8 +404,7 @@ function flush() {
   for (const [id, entry] of state.batch) {
     if (!entry.waiting) continue;
     clearTimeout(entry.waiting.timer);
-    const body = decisionBody(entry);
-    const key = entry.waiting.key;
+    const { body, key } = entry.waiting;
     entry.waiting = null;
     apiUrl(`/moderation/comments/${encodeURIComponent(id)}/decision`).then((url) => fetch(url, {
       method: "POST",
@@ -469,12 +430,12 @@ async function toggleHistory(id) {
   entry.node.append(box);
   try {
     const { data } = await request(`/moderation/comments/${encodeURIComponent(id)}/history`, { auth: true });
-    const records = data.items || data.history || data.records || [];
+    const records = data.items;
     box.replaceChildren(
       el("h4", {}, "History"),
       records.length
         ? el("ol", { class: "history" }, records.map((r) => el("li", {},
-          `${dateTime(r.at || r.created_at)}: ${HISTORY[r.action] || r.action}`,
+          `${dateTime(r.at)}: ${HISTORY[r.action] || r.action}`,
           r.from_status && r.to_status ? ` (${r.from_status} → ${r.to_status})` : "",
           r.moderator ? ` by ${r.moderator}` : "",
           r.reason_code ? `, reason ${reasonLabel(r.reason_code)}` : "",
