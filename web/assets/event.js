@@ -15,8 +15,8 @@ import { enhance, showErrors, values } from "./forms.js";
 import { seats } from "./seats.js";
 import { answersFrom } from "./questions.js";
 
-// refreshes: which refresh() asked last; an older answer (the page's first, still on its
-// way after a registration took a place) is dropped, so the count never goes back.
+// refreshes: which refresh() asked last; an older answer (the page's first, arriving after
+// a later one) is dropped, so the places left never go back to an older count.
 const state = { event: null, registered: false, refreshes: 0 };
 
 /** The message the page carries for a registration status (#registration-<status>). */
