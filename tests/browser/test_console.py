@@ -353,3 +353,22 @@ def test_the_queue_table_shows_the_queue_chosen_last_when_answers_cross(
             "/moderation/blocks", json={"kind": "word", "value": word}, headers=moderator
         )
         assert removed.status_code == 204, removed.text
+
+
+def test_the_queue_cards_never_go_back_to_older_figures(pages: Pages, twin: Twin) -> None:
+    """The cards' first figures are still on their way (answered before a comment came in)
+    when the moderator presses Refresh; the late first answer must not undo the newer."""
+    page = pages.new("/console/?undo=1")
+    held = hold_first(page, re.compile(r"/moderation/stats$"), answer_now=True)
+    sign_in(page, twin)
+    first = wait_until_held(page, held)
+    fill_queue(twin, 1, unique("cards"))  # one more waiting than the held answer says
+    now = twin.get("/moderation/stats", headers=twin.headers("moderator")).json()
+    depth = str(now["queues"]["pending"]["depth"])
+
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#queue-pending .n")).to_have_text(depth)
+    with page.expect_response(re.compile(r"/moderation/stats$")):
+        first.release()
+    page.wait_for_timeout(300)  # time for the page's script to take the late answer
+    expect(page.locator("#queue-pending .n")).to_have_text(depth)

@@ -39,6 +39,7 @@ const state = {
   // ticket: which browse() asked last. An answer to an older one (the pending queue's page
   // still on its way when the moderator picks another queue) is dropped, not shown.
   browse: { queue: "pending", cursor: null, shown: 0, ticket: 0 },
+  stats: 0, // which refreshStats() asked last: the cards never go back to older figures
 };
 
 // ---------------------------------------------------------------- signing in
@@ -90,8 +91,10 @@ function ageText(seconds) {
 }
 
 async function refreshStats() {
+  const ticket = ++state.stats;
   try {
     const { data } = await request("/moderation/stats", { auth: true });
+    if (ticket !== state.stats) return; // a newer refresh was asked for meanwhile
     for (const name of ["pending", "reported"]) {
       const { depth, oldest_age_seconds: age } = data.queues[name];
       const card = $(`#queue-${name}`);
@@ -109,7 +112,7 @@ async function refreshStats() {
     $("#show-spam").hidden = !spam.waiting;
     $("#queue-today .n").textContent = String(data.decisions_today);
   } catch (error) {
-    handle(error);
+    if (ticket === state.stats) handle(error);
   }
 }
 
