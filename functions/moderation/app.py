@@ -183,8 +183,12 @@ def history(comment_id: CommentId, cursor: Cursor = None) -> HistoryView:
 
 @app.get(
     "/moderation/stats",
-    summary="Queue depths, the oldest waits and decisions per day",
-    description="From maintained counters; `days` of decisions, today last (default 7).",
+    summary="Queue depths, the oldest waits, kept spam and decisions per day",
+    description=(
+        "Depths and decisions from maintained counters; `days` of decisions, today last"
+        " (default 7). The spam queue is not counted: `spam` says whether a caught comment"
+        " is kept and when the next one is deleted unless approved."
+    ),
     tags=TAGS,
     security=SIGNED_IN,
     responses={**success(200, "The figures"), **errors(401, 403, 422, 503)},
