@@ -99,6 +99,7 @@ KINDS: dict[str, KindSpec] = {
     ),
     "moderation_digest": KindSpec(
         ("pending_count", "reported_count", "oldest_waiting_since", "console_url"),
+        ("spam_next_deletion_at",),
         list_kind="digest",
     ),
 }

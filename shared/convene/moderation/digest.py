@@ -16,6 +16,7 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
+from convene.comments.policy import get_config
 from convene.db import TransactionCancelled, transact_write
 from convene.email import outbox
 from convene.moderation import table
@@ -52,8 +53,9 @@ def console_url() -> str:
 
 def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResult:
     """Queues the digest if comments wait and none went out in the last interval. Costs one
-    GetItem when not due; otherwise two one-item Queries, one Query of the counters and
-    one transaction (the DIGEST item and the outbox item)."""
+    GetItem when not due; otherwise two one-item Queries, one Query of the counters, one
+    Query of the spam queue's head and one transaction (the DIGEST item and the outbox
+    item)."""
     every = every or interval()
     now_iso = utc_iso(now)
     not_after = utc_iso(now - every)
@@ -72,6 +74,9 @@ def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResul
     counts: dict[str, int] = {
         q: max(depths.get(q, 0), 1 if oldest[q] else 0) for q in table.COUNTED_QUEUES
     }
+    # Caught spam alone never sends a digest (a bot's flood would mail moderators); when
+    # one goes anyway it says when the next caught comment is deleted unless approved.
+    spam = table.oldest_kept_spam(now, timedelta(days=get_config().spam_retain_days))
     message = outbox.OutboxMessage(
         kind="moderation_digest",
         to=outbox.MODERATORS,
@@ -80,6 +85,7 @@ def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResul
             "reported_count": counts["reported"],
             "oldest_waiting_since": utc_iso(parse_utc(waiting[0])),
             "console_url": console_url(),
+            "spam_next_deletion_at": table.deleted_at(spam) if spam else None,
         },
         list_kind="digest",
         dedupe_key=f"MODDIGEST#{now_iso}",

@@ -127,22 +127,6 @@ def _queue(queue: str) -> str:
     return queue
 
 
-# Of the comments in a queue only spam carries `expires_at` (its TTL): a decision out of
-# spam removes it.
-
-
-def _expired(item: Mapping[str, Any], now: datetime) -> bool:
-    """Spam past its retention. TTL deletes it late (within days), so until then it is
-    still in the index; moderators treat it as gone."""
-    expires_at = item.get("expires_at")
-    return expires_at is not None and int(expires_at) <= int(now.timestamp())
-
-
-def _deleted_at(item: Mapping[str, Any]) -> str | None:
-    expires_at = item.get("expires_at")
-    return None if expires_at is None else utc_iso(datetime.fromtimestamp(int(expires_at), UTC))
-
-
 # ---------------------------------------------------------------- reading a queue
 
 
@@ -215,7 +199,7 @@ def _with_context(
                     reverse=True,
                 ),
                 claim=_claim_view(item, moderator, now_iso),
-                expires_at=_deleted_at(item),
+                expires_at=table.deleted_at(item),
             )
         )
     return out
@@ -237,7 +221,7 @@ def list_queue(
     after = _decode(cursor, _QUEUE_CURSOR) if cursor else None
     now = _now(now)
     items, next_after = comments_table.queue_page(queue, after, limit)
-    items = [i for i in items if not _expired(i, now)]
+    items = [i for i in items if not table.expired(i, now)]
     return QueueView(
         queue=queue,
         items=_with_context(items, queue, moderator, utc_iso(now)),
@@ -274,7 +258,7 @@ def claim(
     after: str | None = None
     for _ in range(CLAIM_PAGES):
         heads, after = table.queue_heads(queue, after, CLAIM_PAGE)
-        heads = [h for h in heads if not _expired(h, now)]
+        heads = [h for h in heads if not table.expired(h, now)]
         for head in heads:
             if head.get("claimed_by") == moderator.id and (got := take(head)):
                 held.append(got)
@@ -354,7 +338,7 @@ def _check_reason(decision: DecisionIn) -> None:
 def _from_spam(item: Mapping[str, Any], decision: DecisionIn, now: datetime) -> None:
     """Out of the spam queue there is one way: approve (a false positive, rescued). Left
     alone, spam is deleted at its time; rejecting it would only keep it longer."""
-    if _expired(item, now):
+    if table.expired(item, now):
         raise NotFound("There is no such comment (it was deleted as spam).")
     if decision.action != "approve":
         raise Conflict(
@@ -527,23 +511,14 @@ def stats(*, days: int = 7, now: datetime | None = None) -> StatsView:
     )
 
 
-SPAM_LOOK_AHEAD = 25
-
-
 def _spam_stats(now: datetime) -> SpamStats:
-    """The first comment in the spam queue caught within the retention: anything older has
-    expired (its TTL is when it was caught plus spam_retain_days), whether or not TTL has
-    deleted it yet. One Query of at most SPAM_LOOK_AHEAD index items; the second's margin
-    and any retention shortened since are left to `_expired`."""
-    retain = timedelta(days=get_config().spam_retain_days, seconds=1)
-    heads, _ = table.queue_heads("spam", after=utc_iso(now - retain), limit=SPAM_LOOK_AHEAD)
-    kept = next((item for item in heads if not _expired(item, now)), None)
+    kept = table.oldest_kept_spam(now, timedelta(days=get_config().spam_retain_days))
     if kept is None:
         return SpamStats(waiting=False)
     return SpamStats(
         waiting=True,
         oldest_at=utc_iso(parse_utc(str(kept["gsi1sk"]).partition("#")[0])),
-        next_deletion_at=_deleted_at(kept),
+        next_deletion_at=table.deleted_at(kept),
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,6 +34,7 @@ from convene.comments.table import Guard, comment_key
 from convene.db import from_item, to_item, values
 from convene.posts.table import post_key
 from convene.settings import get_settings
+from convene.timefmt import utc_iso
 
 SHARDS = 8
 STATS = "MODSTATS"
@@ -251,6 +252,37 @@ def queue_heads(
     items = [from_item(i) for i in resp.get("Items", [])]
     more = "LastEvaluatedKey" in resp and items
     return items, (str(items[-1]["gsi1sk"]) if more else None)
+
+
+# Of the comments in a queue only spam carries `expires_at` (its TTL): a decision out of
+# spam removes it.
+
+
+def expired(item: Mapping[str, Any], now: datetime) -> bool:
+    """Spam past its retention. TTL deletes it late (within days), so until then it is
+    still in the index; moderators treat it as gone."""
+    expires_at = item.get("expires_at")
+    return expires_at is not None and int(expires_at) <= int(now.timestamp())
+
+
+def deleted_at(item: Mapping[str, Any]) -> str | None:
+    """When TTL deletes it (UTC text), or None if it is kept."""
+    expires_at = item.get("expires_at")
+    return None if expires_at is None else utc_iso(datetime.fromtimestamp(int(expires_at), UTC))
+
+
+SPAM_LOOK_AHEAD = 25
+
+
+def oldest_kept_spam(now: datetime, retain: timedelta) -> dict[str, Any] | None:
+    """The oldest comment the spam queue still keeps (its head, as `queue_heads` gives it),
+    or None. Only what was caught within the retention is read: anything older has
+    expired (its TTL is when it was caught plus the retention), whether or not TTL has
+    deleted it yet. One Query of at most SPAM_LOOK_AHEAD index items; the second's margin
+    and a retention changed since are left to `expired`."""
+    since = utc_iso(now - retain - timedelta(seconds=1))
+    heads, _ = queue_heads("spam", after=since, limit=SPAM_LOOK_AHEAD)
+    return next((item for item in heads if not expired(item, now)), None)
 
 
 def lease(

@@ -103,6 +103,17 @@ def test_the_digest_says_how_long_the_oldest_comment_has_waited() -> None:
     assert age("2021-07-22T08:59:00Z", CREATED) == "1 minute"
 
 
+def test_the_digest_says_when_the_next_caught_comment_goes_only_if_one_is_kept() -> None:
+    kept = {**DATA["moderation_digest"], "spam_next_deletion_at": "2021-08-21T09:00:00Z"}
+
+    with_spam = render("moderation_digest", kept, created_at=CREATED)
+    without = render("moderation_digest", DATA["moderation_digest"], created_at=CREATED)
+
+    line = "the next is deleted at 09:00 UTC, Saturday 21 August 2021 unless a moderator"
+    assert line in with_spam.text and line in with_spam.html
+    assert "spam" not in without.text.lower() and "spam" not in without.html.lower()
+
+
 # Not typed by a person: links (validated http(s) when the item is written), times and zones.
 _NOT_TYPED = {"starts_at", "ends_at", "timezone", "offer_expires_at", "oldest_waiting_since", "url"}
 

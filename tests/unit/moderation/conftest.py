@@ -153,6 +153,29 @@ def fresh_ip() -> str:
     return f"198.51.{n // 250 % 250}.{n % 250 + 1}"
 
 
+BLOCKED = "casino"
+
+
+def caught(
+    body: str = f"Our {BLOCKED} night raised money for the hall.",
+    *,
+    email: str = "dana@example.org",
+    parent_id: str | None = None,
+    notify: bool = True,
+    now: datetime | None = None,
+) -> str:
+    """A guest's comment that a word block sends quietly to spam: its id."""
+    result = comments.submit_comment(
+        POST_ID,
+        CommentIn(name="Dana", email=email, body=body, parent_id=parent_id, notify=notify),
+        member=None,
+        source_ip=fresh_ip(),
+        now=now,
+    )
+    assert result.status == "pending"  # the author is answered as usual
+    return result.comment_id
+
+
 def waiting(
     body: str = "The July workshop gave our group three ideas to try.",
     *,

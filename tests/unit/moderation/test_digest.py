@@ -11,9 +11,18 @@ from typing import Any
 import pytest
 from convene.email.outbox import MODERATORS
 from convene.moderation import digest
+from convene.timefmt import utc_iso
 
 from tests.helpers import LambdaContext, load_handler
-from tests.unit.moderation.conftest import Desk, outbox, report, waiting
+from tests.unit.moderation.conftest import (
+    BLOCKED,
+    Desk,
+    caught,
+    main_items,
+    outbox,
+    report,
+    waiting,
+)
 
 
 def _digests() -> list[dict[str, Any]]:
@@ -106,3 +115,25 @@ def test_two_runs_at_once_send_one_digest(desk: Desk, monkeypatch: pytest.Monkey
 
     assert sorted(outcomes) == ["sent", "sent_by_another_run"]
     assert len(_digests()) == 1
+
+
+def test_the_digest_says_when_the_next_caught_comment_goes(
+    desk: Desk, reminders: ModuleType
+) -> None:
+    desk.call("put_block", body={"kind": "word", "value": BLOCKED})
+    comment_id = caught()
+    expiry = next(
+        i["expires_at"]
+        for i in main_items()
+        if i["pk"] == f"COMMENT#{comment_id}" and i["sk"] == "COMMENT"
+    )
+    # Caught spam alone sends no digest: a flood of it would mail the moderators.
+    assert _run(reminders, _at(5))["moderation_digest"] == "nothing_waiting"
+
+    waiting("A real question about the workshop.")
+    assert _run(reminders, _at(10))["moderation_digest"] == "sent"
+
+    (sent,) = _digests()
+    assert sent["data"]["spam_next_deletion_at"] == utc_iso(
+        datetime.fromtimestamp(int(expiry), UTC)
+    )

@@ -9,40 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
-from convene.comments import service as comments
-from convene.comments.models import CommentIn
 from convene.timefmt import utc_iso
 
 from tests.unit.moderation.conftest import (
-    POST_ID,
+    BLOCKED,
     Desk,
-    fresh_ip,
+    caught,
     main_items,
     outbox,
     waiting,
 )
-
-BLOCKED = "casino"
-
-
-def caught(
-    body: str = f"Our {BLOCKED} night raised money for the hall.",
-    *,
-    email: str = "dana@example.org",
-    parent_id: str | None = None,
-    notify: bool = True,
-    now: datetime | None = None,
-) -> str:
-    """A guest's comment that a word block sends quietly to spam: its id."""
-    result = comments.submit_comment(
-        POST_ID,
-        CommentIn(name="Dana", email=email, body=body, parent_id=parent_id, notify=notify),
-        member=None,
-        source_ip=fresh_ip(),
-        now=now,
-    )
-    assert result.status == "pending"  # the author is answered as usual
-    return result.comment_id
 
 
 def stored(comment_id: str) -> dict[str, Any]:
