@@ -91,6 +91,23 @@ export async function request(path, { method = "GET", body, auth = false, header
   return { status: response.status, data };
 }
 
+/** For what loads more than once (a list, a count): the returned function sends like
+ * `request`, and answers only the latest call. An older call's answer or error, arriving
+ * after a newer call was made, gives null, so a late answer never replaces a newer one. */
+export function latestOnly() {
+  let last = 0;
+  return async (path, options) => {
+    const ticket = ++last;
+    try {
+      const answer = await request(path, options);
+      return ticket === last ? answer : null;
+    } catch (error) {
+      if (ticket === last) throw error;
+      return null;
+    }
+  };
+}
+
 /** A fresh key per form render: a double submit or a retry sends the same key, so the
  * API answers it once (Powertools idempotency on the server). */
 export function newIdempotencyKey() {

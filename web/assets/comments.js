@@ -4,16 +4,17 @@
 //
 // The post is named by data-post-id on #comments (a post's own page on the site), or by
 // ?id= (post.html?id=...).
-import { request } from "./api.js";
+import { latestOnly, request } from "./api.js";
 import { signIn, signOut, SignInError, user } from "./auth.js";
 import { $, el, params, say, dateTime } from "./dom.js";
 import { enhance, showErrors, values } from "./forms.js";
 
 const section = $("#comments");
 const postId = section.dataset.postId || params().get("id") || "";
-// ticket: which load() asked last; an older answer (a second click on "Show more" with the
-// same cursor, or the first page still on its way) is dropped rather than shown twice.
-const state = { count: 0, cursor: null, reasons: [], ticket: 0 };
+const state = { count: 0, cursor: null, reasons: [] };
+// A second click on "Show more" with the same cursor, or the first page still on its way:
+// only the latest answer is shown, never a page twice.
+const fetchPage = latestOnly();
 
 const HELD = "Thank you. Your comment is awaiting moderation: it appears here once a moderator has approved it.";
 const PUBLISHED = "Thank you. Your comment is published.";
@@ -26,12 +27,12 @@ function setCount(count) {
 
 async function load(more = false) {
   const status = $("#comments-status");
-  const ticket = ++state.ticket;
   const query = new URLSearchParams({ limit: "20" });
   if (more && state.cursor) query.set("cursor", state.cursor);
   try {
-    const { data } = await request(`/posts/${encodeURIComponent(postId)}/comments?${query}`);
-    if (ticket !== state.ticket) return;
+    const answer = await fetchPage(`/posts/${encodeURIComponent(postId)}/comments?${query}`);
+    if (!answer) return;
+    const { data } = answer;
     setCount(data.count);
     const list = $("#comment-list");
     const items = data.comments.map((c) => comment(c));
@@ -43,7 +44,6 @@ async function load(more = false) {
     state.cursor = data.next_cursor;
     $("#more-comments").hidden = !data.next_cursor;
   } catch (error) {
-    if (ticket !== state.ticket) return;
     say(status, error.status === 404 ? "There is no such post." : error.message, "error");
   }
 }

@@ -12,7 +12,7 @@
 // The spam queue holds what the defences caught (a blocked email, domain or word, the
 // honeypot); it is deleted at its `expires_at` unless approved. Out of spam there is one way, approve ("Not spam"): the page offers nothing
 // else and refuses the r key itself (the API would answer 409 spam_approve_only).
-import { apiUrl, ApiError, newIdempotencyKey, request } from "./api.js";
+import { apiUrl, ApiError, latestOnly, newIdempotencyKey, request } from "./api.js";
 import { signIn, signOut, SignInError, token, user } from "./auth.js";
 import { $, $$, ago, dateTime, el, say } from "./dom.js";
 import { clearErrors, showErrors } from "./forms.js";
@@ -31,15 +31,17 @@ const CAUGHT = {
 };
 const SPAM_ONLY_APPROVE = "A comment caught as spam can only be approved.";
 
+// The queue table and the cards show only their latest request's answer: a page still on
+// its way when the moderator picks another queue, or a late stats answer, is dropped.
+const fetchQueuePage = latestOnly();
+const fetchStats = latestOnly();
+
 const state = {
   reasons: [],
   batch: new Map(), // comment_id -> {item, node, waiting: {action, timer, body} | null, done}
   order: [], // comment ids in the batch, in order
   current: -1,
-  // ticket: which browse() asked last. An answer to an older one (the pending queue's page
-  // still on its way when the moderator picks another queue) is dropped, not shown.
-  browse: { queue: "pending", cursor: null, shown: 0, ticket: 0 },
-  stats: 0, // which refreshStats() asked last: the cards never go back to older figures
+  browse: { queue: "pending", cursor: null, shown: 0 },
 };
 
 // ---------------------------------------------------------------- signing in
@@ -91,10 +93,10 @@ function ageText(seconds) {
 }
 
 async function refreshStats() {
-  const ticket = ++state.stats;
   try {
-    const { data } = await request("/moderation/stats", { auth: true });
-    if (ticket !== state.stats) return; // a newer refresh was asked for meanwhile
+    const answer = await fetchStats("/moderation/stats", { auth: true });
+    if (!answer) return; // a newer refresh was asked for meanwhile
+    const { data } = answer;
     for (const name of ["pending", "reported"]) {
       const { depth, oldest_age_seconds: age } = data.queues[name];
       const card = $(`#queue-${name}`);
@@ -112,18 +114,18 @@ async function refreshStats() {
     $("#show-spam").hidden = !spam.waiting;
     $("#queue-today .n").textContent = String(data.decisions_today);
   } catch (error) {
-    if (ticket === state.stats) handle(error);
+    handle(error);
   }
 }
 
 async function browse(more) {
   const b = state.browse;
-  const ticket = ++b.ticket;
   const query = new URLSearchParams({ queue: b.queue, limit: String(PAGE) });
   if (more && b.cursor) query.set("cursor", b.cursor);
   try {
-    const { data } = await request(`/moderation/queue?${query}`, { auth: true });
-    if (ticket !== b.ticket) return; // a newer view was asked for meanwhile
+    const answer = await fetchQueuePage(`/moderation/queue?${query}`, { auth: true });
+    if (!answer) return; // a newer view was asked for meanwhile
+    const { data } = answer;
     const rows = data.items.map((item) => el("tr", {},
       el("td", {}, ageText((Date.now() - Date.parse(item.waiting_since)) / 1000)),
       el("td", {}, item.author_name),
@@ -138,7 +140,7 @@ async function browse(more) {
     $("#browse-more").hidden = !data.next_cursor;
     $("#browse-shown").textContent = `${b.shown} shown`;
   } catch (error) {
-    if (ticket === b.ticket) handle(error);
+    handle(error);
   }
 }
 

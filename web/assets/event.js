@@ -8,16 +8,17 @@
 //   - the places left and the registration state are refreshed from the API.
 // On event.html (no event in the page: what a static host has for ?id=) it goes to the
 // workshop's own page, keeping the rest of the address.
-import { request } from "./api.js";
+import { latestOnly } from "./api.js";
 import { signIn, signOut, SignInError, user } from "./auth.js";
 import { $, $$, params, say } from "./dom.js";
 import { enhance, showErrors, values } from "./forms.js";
 import { seats } from "./seats.js";
 import { answersFrom } from "./questions.js";
 
-// refreshes: which refresh() asked last; an older answer (the page's first, arriving after
-// a later one) is dropped, so the places left never go back to an older count.
-const state = { event: null, registered: false, refreshes: 0 };
+const state = { event: null, registered: false };
+// The page's first answer arriving after a later one is dropped: the places left never go
+// back to an older count.
+const fetchEvent = latestOnly();
 
 /** The message the page carries for a registration status (#registration-<status>). */
 function outcome(status) {
@@ -142,10 +143,10 @@ function setUp() {
 /** The page is a snapshot (a static page may be days old): the places left and whether
  * registration is open come fresh from the API. */
 async function refresh() {
-  const ticket = ++state.refreshes;
   try {
-    const { data } = await request(`/events/${encodeURIComponent(state.event.id)}`);
-    if (ticket !== state.refreshes) return;
+    const answer = await fetchEvent(`/events/${encodeURIComponent(state.event.id)}`);
+    if (!answer) return;
+    const { data } = answer;
     const changed = data.status !== state.event.status
       || data.registration_open !== state.event.registration_open;
     state.event = data;

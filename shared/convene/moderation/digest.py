@@ -16,7 +16,6 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
-from convene.comments.policy import get_config
 from convene.db import TransactionCancelled, transact_write
 from convene.email import outbox
 from convene.moderation import table
@@ -76,7 +75,7 @@ def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResul
     }
     # Caught spam alone never sends a digest (a bot's flood would mail moderators); when
     # one goes anyway it says when the next caught comment is deleted unless approved.
-    spam = table.oldest_kept_spam(now, timedelta(days=get_config().spam_retain_days))
+    spam = table.oldest_kept_spam(now)
     message = outbox.OutboxMessage(
         kind="moderation_digest",
         to=outbox.MODERATORS,

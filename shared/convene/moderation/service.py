@@ -512,7 +512,7 @@ def stats(*, days: int = 7, now: datetime | None = None) -> StatsView:
 
 
 def _spam_stats(now: datetime) -> SpamStats:
-    kept = table.oldest_kept_spam(now, timedelta(days=get_config().spam_retain_days))
+    kept = table.oldest_kept_spam(now)
     if kept is None:
         return SpamStats(waiting=False)
     return SpamStats(

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from convene import db
 from convene.aws import client
+from convene.comments.policy import get_config
 from convene.comments.table import Guard, comment_key
 from convene.db import from_item, to_item, values
 from convene.posts.table import post_key
@@ -274,13 +275,14 @@ def deleted_at(item: Mapping[str, Any]) -> str | None:
 SPAM_LOOK_AHEAD = 25
 
 
-def oldest_kept_spam(now: datetime, retain: timedelta) -> dict[str, Any] | None:
+def oldest_kept_spam(now: datetime) -> dict[str, Any] | None:
     """The oldest comment the spam queue still keeps (its head, as `queue_heads` gives it),
-    or None. Only what was caught within the retention is read: anything older has
-    expired (its TTL is when it was caught plus the retention), whether or not TTL has
-    deleted it yet. One Query of at most SPAM_LOOK_AHEAD index items; the second's margin
-    and a retention changed since are left to `expired`."""
-    since = utc_iso(now - retain - timedelta(seconds=1))
+    or None. Only what was caught within the retention (`spam_retain_days`) is read:
+    anything older has expired (its TTL is when it was caught plus the retention), whether
+    or not TTL has deleted it yet. One Query of at most SPAM_LOOK_AHEAD index items; the
+    second's margin and a retention changed since are left to `expired`."""
+    retain = timedelta(days=get_config().spam_retain_days, seconds=1)
+    since = utc_iso(now - retain)
     heads, _ = queue_heads("spam", after=since, limit=SPAM_LOOK_AHEAD)
     return next((item for item in heads if not expired(item, now)), None)
 
