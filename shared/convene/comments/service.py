@@ -70,6 +70,11 @@ REMOVED = "[removed]"
 EMAIL_HASH = "address"  # the keyed-hash purpose every capability uses for an email
 
 
+def clock() -> datetime:
+    """The time comments are stamped and rate windows measured by (tests may hold it)."""
+    return datetime.now(UTC)
+
+
 def _sort_time(now: datetime) -> str:
     """Sortable to the millisecond, so two comments in one second keep their order."""
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -296,7 +301,7 @@ def submit_comment(
     409 the same text again. A honeypot hit or a blocked email, domain or word is stored
     as spam and answered like any other comment."""
     cfg = get_config()
-    now = now or datetime.now(UTC)
+    now = now or clock()
     post = _open_post(post_id)
     author = _author(comment, member)
     parent = _parent(post_id, comment.parent_id) if comment.parent_id else None
@@ -645,7 +650,7 @@ def report_comment(
     """One report per reader (the member, or a keyed hash of address and browser). The
     comment joins the reported queue; at the threshold it is hidden until a decision."""
     cfg = get_config()
-    now = now or datetime.now(UTC)
+    now = now or clock()
     reader = f"member:{member.sub}" if member else f"guest:{source_ip or ''}|{user_agent or ''}"
     reader_hash = secrets.keyed_hash(reader, "reader")
     entry = {
@@ -761,7 +766,7 @@ def apply_decision(
     the comment's own condition (moderation's claim check); `current` is the comment as
     the caller just read it (consistently), which saves reading it again."""
     cfg = get_config()
-    now = now or datetime.now(UTC)
+    now = now or clock()
     if action not in _TARGET:
         raise Invalid("Unknown action.", fields={"action": "approve, reject or spam"})
     if action != "approve" and not reason_code:
@@ -911,7 +916,7 @@ def add_block(block: BlockIn, *, moderator: str, now: datetime | None = None) ->
     """Blocks an email (stored as a keyed hash), a domain (and its subdomains) or a word.
     New comments that match go quietly to spam."""
     key_value, shown = _block_value(block.kind, block.value)
-    at = utc_iso(now or datetime.now(UTC))
+    at = utc_iso(now or clock())
     table.put_block(
         table.block_entry(
             block.kind,
@@ -1035,7 +1040,7 @@ def erase_person(email: str, *, now: datetime | None = None) -> dict[str, int]:
     """Erases one person's comments. A published comment that has replies stays as
     "[removed]" so the conversation under it still reads; every other one goes, with its
     reports. Audit records stay (they hold no author data)."""
-    now = now or datetime.now(UTC)
+    now = now or clock()
     email_hash = _email_hash(email)
     outcomes = [
         _erase_comment(email_hash, cid, now) for cid in table.person_comment_ids(email_hash)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -172,6 +173,17 @@ def member_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
         return dict(MEMBERS[token])
 
     monkeypatch.setattr(convene_api, "verify_id_token", verify)
+
+
+@pytest.fixture
+def held_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The comments service's clock held at one moment, so a run of comments cannot fall
+    across the edge of a rate window (fixed windows of 600 s and 3600 s). Yields it."""
+    from convene.comments import service
+
+    moment = datetime.now(UTC)
+    monkeypatch.setattr(service, "clock", lambda: moment)
+    return moment
 
 
 @pytest.fixture
