@@ -23,6 +23,16 @@ _CONFIG = Config(
     read_timeout=5,
     retries={"max_attempts": 3, "mode": "standard"},
 )
+# DynamoDB is on every request path, often several calls a request. botocore's check of
+# each call's parameters against the service model (0.1-0.3 ms a call, a walk of the
+# shapes) repeats what DynamoDB itself checks: convene builds those parameters in code, not
+# from input, and a mistake still comes back as a ValidationException. botocore documents
+# the switch as a performance setting (docs/performance.md, "Warm overhead").
+_DYNAMODB_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
+
+
+def _config(service: str) -> Config:
+    return _DYNAMODB_CONFIG if service == "dynamodb" else _CONFIG
 
 
 # ---------------------------------------------------------------- the Scan guard
@@ -82,13 +92,13 @@ def _session() -> boto3.session.Session:
 
 @cache
 def client(service: str) -> Any:
-    made = _session().client(service, config=_CONFIG)
+    made = _session().client(service, config=_config(service))
     return _guard(made)
 
 
 @cache
 def dynamodb() -> Any:
-    resource = _session().resource("dynamodb", config=_CONFIG)
+    resource = _session().resource("dynamodb", config=_config("dynamodb"))
     _guard(resource.meta.client)
     return resource
 
