@@ -77,13 +77,21 @@ def _workshop(capacity: int, *, starts_in: timedelta | None = None, **overrides:
     return created.id
 
 
+_per_thread = threading.local()
+
+
 def _table(name_var: str = "TABLE_NAME") -> Any:
+    """The test's own view of a table, through a boto3 session of the calling thread's own:
+    the watcher and the workers read at once, and boto3's sessions and resources are not
+    safe to share between threads."""
     import boto3
     from convene.settings import get_settings
 
     settings = get_settings()
     name = settings.table_name if name_var == "TABLE_NAME" else settings.outbox_table_name
-    return boto3.resource("dynamodb").Table(name)
+    if getattr(_per_thread, "session", None) is None:
+        _per_thread.session = boto3.session.Session()
+    return _per_thread.session.resource("dynamodb").Table(name)
 
 
 def _scan(table: Any) -> list[dict[str, Any]]:
@@ -217,7 +225,11 @@ def test_cancels_offers_acceptances_and_lapses_at_once_keep_the_seats_right(
     def watch() -> None:
         # The two invariants, on every read of the event item (one item: one atomic view).
         while not stop.is_set():
-            event = _event(event_id)
+            try:
+                event = _event(event_id)
+            except Exception as exc:  # a watcher that died would prove nothing
+                broken.append(f"the watcher could not read the event: {exc!r}")
+                return
             taken, cap, queue = (
                 int(event["seats_taken"]),
                 int(event["capacity"]),
@@ -259,7 +271,7 @@ def test_cancels_offers_acceptances_and_lapses_at_once_keep_the_seats_right(
     stop.set()
     watcher.join()
 
-    assert [e for e in errors if not _expected(e)] == []
+    assert [f"{type(e).__name__}: {e}" for e in errors if not _expected(e)] == []
     assert broken == []
     regs = _registrations(event_id)
     states = Counter(r["state"] for r in regs)
