@@ -99,7 +99,7 @@ KINDS: dict[str, KindSpec] = {
     ),
     "moderation_digest": KindSpec(
         ("pending_count", "reported_count", "oldest_waiting_since", "console_url"),
-        ("spam_next_deletion_at",),
+        ("spam_next_deletion_at", "timezone"),
         list_kind="digest",
     ),
 }

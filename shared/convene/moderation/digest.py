@@ -1,5 +1,6 @@
 """The moderators' digest: one email to the moderators' address when comments wait, at
 most one per interval (MODERATION_DIGEST_MINUTES, 60 by default), never one per comment.
+Its times are given in MODERATION_DIGEST_TIMEZONE (the stack's default: Europe/London).
 
 The scheduled run (the Reminders function, every 5 minutes) calls `send_digest` with the
 time it was scheduled for. The DIGEST item remembers when the last digest went; moving it
@@ -20,7 +21,7 @@ from convene.db import TransactionCancelled, transact_write
 from convene.email import outbox
 from convene.moderation import table
 from convene.settings import get_settings
-from convene.timefmt import parse_utc, utc_iso
+from convene.timefmt import parse_utc, utc_iso, zone
 
 logger = Logger(child=True)
 
@@ -44,6 +45,19 @@ def interval() -> timedelta:
     raw = os.environ.get("MODERATION_DIGEST_MINUTES", "").strip()
     minutes = int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MINUTES
     return timedelta(minutes=minutes)
+
+
+def timezone() -> str:
+    """The zone the digest gives times in (MODERATION_DIGEST_TIMEZONE, an IANA name; UTC
+    if unset). A name the zone database does not know is logged and read as UTC: the
+    digest still goes out."""
+    name = os.environ.get("MODERATION_DIGEST_TIMEZONE", "").strip() or "UTC"
+    try:
+        zone(name)
+    except ValueError:
+        logger.warning("unknown digest time zone; times are given in UTC", extra={"zone": name})
+        return "UTC"
+    return name
 
 
 def console_url() -> str:
@@ -85,6 +99,7 @@ def send_digest(now: datetime, *, every: timedelta | None = None) -> DigestResul
             "oldest_waiting_since": utc_iso(parse_utc(waiting[0])),
             "console_url": console_url(),
             "spam_next_deletion_at": table.deleted_at(spam) if spam else None,
+            "timezone": timezone(),
         },
         list_kind="digest",
         dedupe_key=f"MODDIGEST#{now_iso}",

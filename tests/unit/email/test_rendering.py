@@ -114,6 +114,22 @@ def test_the_digest_says_when_the_next_caught_comment_goes_only_if_one_is_kept()
     assert "spam" not in without.text.lower() and "spam" not in without.html.lower()
 
 
+def test_the_digest_gives_the_deletion_time_in_the_community_zone() -> None:
+    def line(when: str) -> str:
+        data = {**DATA["moderation_digest"], "spam_next_deletion_at": when}
+        rendered = render(
+            "moderation_digest", {**data, "timezone": "Europe/London"}, created_at=CREATED
+        )
+        assert rendered.text.count("deleted at") == 1
+        shown = rendered.text.split("deleted at ", 1)[1].split(" unless", 1)[0]
+        assert f"deleted at {shown} unless" in rendered.html
+        return shown
+
+    # Summer time and winter time, each named, so nobody has to work out the offset.
+    assert line("2021-08-21T09:00:00Z") == "10:00 BST, Saturday 21 August 2021"
+    assert line("2021-12-04T09:00:00Z") == "09:00 GMT, Saturday 4 December 2021"
+
+
 # Not typed by a person: links (validated http(s) when the item is written), times and zones.
 _NOT_TYPED = {"starts_at", "ends_at", "timezone", "offer_expires_at", "oldest_waiting_since", "url"}
 

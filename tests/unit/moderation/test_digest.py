@@ -137,3 +137,31 @@ def test_the_digest_says_when_the_next_caught_comment_goes(
     assert sent["data"]["spam_next_deletion_at"] == utc_iso(
         datetime.fromtimestamp(int(expiry), UTC)
     )
+
+
+def test_the_digest_gives_times_in_the_community_zone(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.local.env import function_environment
+
+    # The stack gives the scheduled run the zone its parameter names (Europe/London unless
+    # the deployment says otherwise).
+    zone = function_environment("RemindersFunction")["MODERATION_DIGEST_TIMEZONE"]
+    assert zone == "Europe/London"
+    monkeypatch.setenv("MODERATION_DIGEST_TIMEZONE", zone)
+    waiting("Waiting for review.")
+
+    assert digest.send_digest(_at(5)).sent
+    (sent,) = _digests()
+    assert sent["data"]["timezone"] == "Europe/London"
+
+
+def test_an_unknown_zone_still_sends_the_digest_in_utc(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODERATION_DIGEST_TIMEZONE", "Mars/Olympus_Mons")
+    waiting("Waiting for review.")
+
+    assert digest.send_digest(_at(5)).sent
+    (sent,) = _digests()
+    assert sent["data"]["timezone"] == "UTC"
