@@ -27,7 +27,7 @@ _CONFIG = Config(
 # each call's parameters against the service model (0.1-0.3 ms a call, a walk of the
 # shapes) repeats what DynamoDB itself checks: convene builds those parameters in code, not
 # from input, and a mistake still comes back as a ValidationException. botocore documents
-# the switch as a performance setting (docs/performance.md, "Warm overhead").
+# the switch as a performance setting (docs/performance.md, "Warm requests").
 _DYNAMODB_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
 
 

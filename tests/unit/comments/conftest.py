@@ -178,7 +178,7 @@ def member_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def held_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """The comments service's clock held at one moment, so a run of comments cannot fall
-    across the edge of a rate window (fixed windows of 600 s and 3600 s). Yields it."""
+    across the edge of a rate window (fixed windows of 600 s and 3600 s). Returns it."""
     from convene.comments import service
 
     moment = datetime.now(UTC)
