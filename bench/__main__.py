@@ -164,6 +164,11 @@ def runnable(harness: Any, routes: dict[str, ApiRoute], ctx: Context, scenario: 
 
 
 def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) -> dict[str, Any]:
+    with harness.exact():  # each replay starts from the state its handler started from
+        return {**_warm(harness, routes, ctx, samples), "exact_replay": True}
+
+
+def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) -> dict[str, Any]:
     from bench.harness import p50
 
     out: dict[str, Any] = {}
@@ -191,7 +196,7 @@ def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) 
                 bookkeeping_s.append(got.bookkeeping)
                 calls_per.append(len(got.calls))
                 if got.calls:
-                    replay_s.append(harness.replay(got.calls))
+                    replay_s.append(harness.replay(got.calls, got.before))
         except Exception as exc:  # one route's failure is reported, the others still run
             traceback.print_exc()
             out[scenario.route] = {"error": f"{type(exc).__name__}: {exc}",
@@ -442,6 +447,13 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
     request (1k, 100k, 1k, 100k...), so a busy moment of the machine hits every size
     alike. `ctx` (the twin's own tables) is left as it was; the twin's tables are in use
     again afterwards."""
+    with harness.exact():  # each replay starts from the state its handler started from
+        return {**_scale(harness, config, routes, ctx, sizes, samples, budget_s),
+                "exact_replay": True}
+
+
+def _scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx: Context,
+           sizes: list[int], samples: int, budget_s: float) -> dict[str, Any]:
     from bench.harness import p50
 
     out: dict[str, Any] = {"sizes": [], "routes": {}, "fill_seconds": {},
@@ -504,7 +516,7 @@ def scale(harness: Any, config: dict[str, Any], routes: dict[str, ApiRoute], ctx
                             # The control: the same DynamoDB calls on a plain client, on
                             # the same tables. If they grow as much as the handler does,
                             # the growth is DynamoDB Local's, not the route's.
-                            replays[label].append(harness.replay(got.calls))
+                            replays[label].append(harness.replay(got.calls, got.before))
                             calls[label].append(len(got.calls))
             except Exception as exc:  # one route's failure is reported, the others still run
                 traceback.print_exc()

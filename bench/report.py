@@ -42,6 +42,17 @@ def section_dates(results: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# Said of the warm and scale replays measured with bench.harness.Writes.
+EXACT_REPLAY = (
+    "Each replay starts from the state its request started from: the harness reads every "
+    "item a write of the handler is about to change (its own bookkeeping, taken off the "
+    "handler's time) and puts those items back, untimed, before replaying. So a replayed "
+    "write makes the change the handler's made (a DeleteItem finds its item, a conditional "
+    "PutItem succeeds, an ADD counts once) and DynamoDB Local does the same index and "
+    "stream work for both."
+)
+
+
 def _ok(value: float | None, target: float) -> str:
     if value is None:
         return "-"
@@ -199,6 +210,8 @@ def markdown(results: dict[str, Any]) -> str:
         w(f"The harness's own recording of each call (a copy of its parameters; {min(kept)}-"
           f"{max(kept)} ms a request, p50) is taken off the handler's time and off the time "
           "outside the calls: the replay's client records nothing.\n")
+    if warm.get("exact_replay"):
+        w(EXACT_REPLAY + "\n")
     w("| route | handler p50 (ms) | replayed calls p50 (ms) | ratio | within target | "
       "outside the calls p50 (ms) | calls/request | statuses |")
     w("|---|---:|---:|---:|---|---:|---:|---|")
@@ -258,9 +271,12 @@ def markdown(results: dict[str, Any]) -> str:
               "a plain boto3 client against the same tables, right after it: the same work "
               "with no handler. Where it grows as much as the handler does, the growth is "
               "DynamoDB Local's (its indexes are SQLite tables on this machine), not the "
-              "route's. It is not exact for writes: a replayed write stores what is already "
-              "there, and a replayed conditional write may fail its condition, so DynamoDB "
-              "Local may skip index work the handler's own write paid for. The second "
+              "route's. "
+              + (EXACT_REPLAY + " " if sc.get("exact_replay") else
+                 "It is not exact for writes: a replayed write stores what is already "
+                 "there, and a replayed conditional write may fail its condition, so DynamoDB "
+                 "Local may skip index work the handler's own write paid for. ")
+              + "The second "
               "control needs no replay: the handler's time outside its DynamoDB calls "
               "(botocore's before-call to after-call hooks), its p50 at the largest size over "
               "the smallest. That is Powertools, validation and Convene's code, which should "
