@@ -97,10 +97,11 @@ openapi: setup ## regenerate openapi.json from the resolvers
 validate: $(SAM_VENV)/.installed
 	@$(SAM) validate --lint
 
-build: $(SAM_VENV)/.installed ## sam build for python3.13 on arm64
+build: $(SAM_VENV)/.installed ## sam build for python3.13 on arm64, with bytecode (infra/precompile.py)
 	@py313=$$(bash scripts/python313-dir.sh) && \
 	  cp requirements/runtime.txt shared/requirements.txt && \
-	  PATH="$$py313:$$PATH" $(SAM) build --parallel
+	  PATH="$$py313:$$PATH" $(SAM) build --parallel && \
+	  "$$py313/python3.13" -m infra.precompile .aws-sam/build
 
 # ---------------------------------------------------------------- helpers for the twin
 

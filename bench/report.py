@@ -165,7 +165,8 @@ def markdown(results: dict[str, Any]) -> str:
     if "handlers" in cold:
         w(f"{cold['method']}. Interpreter start-up alone: "
           f"{cold['interpreter_start_s'] * 1000:.0f} ms (the same for all three, not counted). "
-          f"Target: ratio {t['cold_start_ratio']} or less.\n")
+          + (f"{cold['bytecode']}. " if cold.get("bytecode") else "")
+          + f"Target: ratio {t['cold_start_ratio']} or less.\n")
         w("| handler | first client | handler init (ms) | boto3 + client (ms) | ratio "
           "| within target | stack floor (ms) | floor / boto3 | handler / floor |")
         w("|---|---|---:|---:|---:|---|---:|---:|---:|")
