@@ -6,6 +6,7 @@ import base64
 import importlib.util
 import json
 import sys
+import textwrap
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -147,3 +148,24 @@ def api_event(
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def count_compiles(module: str, expression: str) -> str:
+    """A `python -c` script: puts argv[1] first on sys.path, imports `module`, and prints
+    `expression` then how many modules the import compiled from source rather than
+    loaded from bytecode (tests/unit/test_precompile.py, tests/proof/test_packaging.py)."""
+    return (
+        textwrap.dedent(
+            """
+        import importlib._bootstrap_external as be, sys
+        compiled = []
+        original = be.SourceLoader.source_to_code
+        def counted(self, data, path, *, _optimize=-1):
+            compiled.append(path)
+            return original(self, data, path, _optimize=_optimize)
+        be.SourceLoader.source_to_code = counted
+        sys.path.insert(0, sys.argv[1])
+        """
+        )
+        + f"import {module}\nprint({expression}, len(compiled))\n"
+    )

@@ -10,30 +10,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from infra import precompile
+from tests.helpers import count_compiles
 
 SAM_ZIP_DATE = 315532800  # 1980-01-01T00:00:00Z, the date SAM's zips give every file
 
 # Counts the modules an import compiles from source rather than loading from bytecode.
-_COUNT_COMPILES = textwrap.dedent(
-    """
-    import importlib._bootstrap_external as be, sys
-    compiled = []
-    original = be.SourceLoader.source_to_code
-    def counted(self, data, path, *, _optimize=-1):
-        compiled.append(path)
-        return original(self, data, path, _optimize=_optimize)
-    be.SourceLoader.source_to_code = counted
-    sys.path.insert(0, sys.argv[1])
-    import pkg.mod
-    print(pkg.mod.ANSWER, len(compiled))
-    """
-)
+_COUNT_COMPILES = count_compiles("pkg.mod", "pkg.mod.ANSWER")
 
 
 def _artifact(root: Path, answer: int = 42) -> Path:
