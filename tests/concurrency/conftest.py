@@ -59,6 +59,25 @@ def _reset_convene() -> None:
     get_settings.cache_clear()
 
 
+# DynamoDB Local is not DynamoDB under contention. It serialises every request to a table
+# on one lock, and one that waits for it more than 10 s fails with InternalServerError
+# ("This action took too long waiting for a lock. This request will succeed in actual
+# DynamoDB API"; LocalDBAccess.LOCK_WAIT_TIMEOUT_IN_SECONDS). With 32 threads on one event
+# item and both cores busy, its calls took up to 5.3 s (p99 5.1 s over 1,002 calls, two
+# other processes keeping the CPU busy): past the 5 s read_timeout convene's clients get
+# for Lambda (convene/aws.py). botocore's standard retry mode tries a call 3 times, and
+# its retry quota runs dry when many calls time out at once: once in CI three
+# confirmations failed with ReadTimeoutError. A longer read timeout is worse: the calls
+# queue into the lock timeout instead (tried: 60 s gave p99 10 s and InternalServerErrors).
+#
+# The claims here are about correctness (nothing lost, no invariant broken), not latency.
+# So against DynamoDB Local the clients keep production's timeouts but retry as the SDKs'
+# classic DynamoDB policy does (botocore's legacy mode: 10 attempts, exponential backoff
+# from 50 ms, no retry quota), as the service's own retry budget is lengthened for the
+# same reason (test_registration_invariants.tables). Production's settings are unchanged.
+EMULATOR_CLIENT: dict[str, Any] = {"retries": {"max_attempts": 10, "mode": "legacy"}}
+
+
 def table_variables(names: dict[str, str]) -> dict[str, str]:
     """The function variables that name a table ({"TABLE_NAME": {"Ref": "MainTable"}}...),
     from template.yaml's Globals, pointed at `names` ({logical id: physical name})."""
@@ -104,6 +123,11 @@ def _dynamodb_local_environment(
     default_names = {spec.logical_id: spec.create_args["TableName"] for spec in template.tables()}
     for name, value in table_variables(default_names).items():
         monkeypatch.setenv(name, value)
+    from botocore.config import Config
+    from convene import aws as convene_aws
+
+    slow = convene_aws._DYNAMODB_CONFIG.merge(Config(**EMULATOR_CLIENT))
+    monkeypatch.setattr(convene_aws, "_DYNAMODB_CONFIG", slow)
     _reset_convene()
     yield
     _reset_convene()

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import random
 import threading
+import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -148,6 +149,21 @@ def _run_all(work: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseExcepti
     return results, errors
 
 
+def _described(errors: Iterable[BaseException]) -> list[str]:
+    """Each error, with the innermost line of convene's code it came through: a failure
+    says which call it was (e.g. a read that timed out, or a transaction out of retries)."""
+    out = []
+    for exc in errors:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/convene/" in f.filename]
+        at = ""
+        if frames:
+            last = frames[-1]
+            where = last.filename.rsplit("/convene/", 1)[1]
+            at = f" at convene/{where}:{last.lineno} ({last.name})"
+        out.append(f"{type(exc).__name__}: {exc}{at}")
+    return out
+
+
 def _register_guests(event_id: str, count: int) -> dict[str, str]:
     """`count` guests register at once; {email: confirm token}."""
     from convene.registrations import service
@@ -162,7 +178,7 @@ def _register_guests(event_id: str, count: int) -> dict[str, str]:
         )
 
     _, errors = _run_all([register(e) for e in people])
-    assert errors == []
+    assert _described(errors) == []
     tokens = {
         m["to"]: _token(m["data"]["confirm_url"])
         for m in _mail()
@@ -182,7 +198,7 @@ def test_a_thousand_confirmations_for_a_hundred_seats(tables: None) -> None:
         [partial(service.confirm, token, now=NOW) for token in tokens.values()]
     )
 
-    assert errors == []  # no 503, no 409: nothing a client would see as a failure
+    assert _described(errors) == []  # no 503, no 409: nothing a client would see as a failure
     assert len(results) == 1000
     outcome = Counter(r.status for r in results)
     assert outcome == {"confirmed": 100, "waitlisted": 900}
@@ -209,7 +225,7 @@ def test_cancels_offers_acceptances_and_lapses_at_once_keep_the_seats_right(
     event_id = _workshop(capacity=capacity)
     tokens = _register_guests(event_id, 60)
     _, errors = _run_all([partial(service.confirm, t, now=NOW) for t in tokens.values()])
-    assert errors == []
+    assert _described(errors) == []
 
     def manage_tokens(kind: str) -> dict[str, str]:
         return {m["to"]: _token(m["data"]["manage_url"]) for m in _mail() if m["kind"] == kind}
@@ -271,7 +287,7 @@ def test_cancels_offers_acceptances_and_lapses_at_once_keep_the_seats_right(
     stop.set()
     watcher.join()
 
-    assert [f"{type(e).__name__}: {e}" for e in errors if not _expected(e)] == []
+    assert _described(e for e in errors if not _expected(e)) == []
     assert broken == []
     regs = _registrations(event_id)
     states = Counter(r["state"] for r in regs)
@@ -313,7 +329,7 @@ def test_a_retried_request_with_the_same_idempotency_key_answers_the_same_with_o
 
     results, errors = _run_all([send] * 8)
 
-    assert errors == []
+    assert _described(errors) == []
     assert {status for status, _ in results} == {202}
     assert len({text for _, text in results}) == 1
     assert [m["kind"] for m in _mail()] == ["registration_confirm_request"]
@@ -345,7 +361,7 @@ def test_moving_the_workshop_while_people_confirm_leaves_every_ttl_on_the_new_en
     ]
     work.insert(len(work) // 3, move)
     _, errors = _run_all(work)
-    assert errors == []
+    assert _described(errors) == []
 
     at = edited
     for _ in range(4):  # scheduled runs, each a settle time apart, until the walk is done
