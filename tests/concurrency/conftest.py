@@ -72,7 +72,7 @@ def _reset_convene() -> None:
 #
 # The claims here are about correctness (nothing lost, no invariant broken), not latency.
 # So against DynamoDB Local the clients keep production's timeouts but retry as the SDKs'
-# classic DynamoDB policy does (botocore's legacy mode: 10 attempts, exponential backoff
+# classic DynamoDB policy does (botocore's legacy mode: 10 retries, exponential backoff
 # from 50 ms, no retry quota), as the service's own retry budget is lengthened for the
 # same reason (test_registration_invariants.tables). Production's settings are unchanged.
 EMULATOR_CLIENT: dict[str, Any] = {"retries": {"max_attempts": 10, "mode": "legacy"}}
