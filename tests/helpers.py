@@ -150,22 +150,37 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def count_compiles(module: str, expression: str) -> str:
-    """A `python -c` script: puts argv[1] first on sys.path, imports `module`, and prints
-    `expression` then how many modules the import compiled from source rather than
-    loaded from bytecode (tests/unit/test_precompile.py, tests/proof/test_packaging.py)."""
-    return (
-        textwrap.dedent(
-            """
-        import importlib._bootstrap_external as be, sys
-        compiled = []
-        original = be.SourceLoader.source_to_code
-        def counted(self, data, path, *, _optimize=-1):
-            compiled.append(path)
-            return original(self, data, path, _optimize=_optimize)
-        be.SourceLoader.source_to_code = counted
-        sys.path.insert(0, sys.argv[1])
-        """
-        )
-        + f"import {module}\nprint({expression}, len(compiled))\n"
+_COUNT_COMPILES = textwrap.dedent(
+    """
+    import importlib._bootstrap_external as be, sys
+    compiled = []
+    original = be.SourceLoader.source_to_code
+    def counted(self, data, path, *, _optimize=-1):
+        compiled.append(path)
+        return original(self, data, path, _optimize=_optimize)
+    be.SourceLoader.source_to_code = counted
+    sys.path.insert(0, sys.argv[1])
+    """
+)
+
+
+def count_compiles(python: str | Path, root: Path, module: str, expression: str) -> list[str]:
+    """Imports `module` from `root` in a fresh `python` that cannot write bytecode (as on
+    Lambda) and prints `expression`, then how many modules the import compiled from
+    source rather than loaded from bytecode; the printed words
+    (tests/unit/test_precompile.py, tests/proof/test_packaging.py)."""
+    import os
+    import subprocess
+
+    script = _COUNT_COMPILES + f"import {module}\nprint({expression}, len(compiled))\n"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    ran = subprocess.run(
+        [str(python), "-c", script, str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.split()

@@ -43,11 +43,6 @@ _SAM_ZIP = textwrap.dedent(
     """
 )
 
-# Imports the layer's package and counts the modules compiled from source on the way.
-_COUNT_COMPILES = count_compiles(
-    "shop.prices", "shop.prices.total([2, 3]), sys.version_info[:2] == (3, 13)"
-)
-
 
 def _skip_or_fail(why: str) -> None:
     if os.environ.get("CONVENE_SKIP_SCANS") == "1":
@@ -105,21 +100,16 @@ def _deploy_and_import(layer: Path, python: Path, tmp_path: Path) -> list[str]:
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     opt = tmp_path / "opt"
     _unzip_as_lambda_does(archive, opt)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPYCACHEPREFIX", None)
     try:
-        ran = subprocess.run(
-            [str(python), "-c", _COUNT_COMPILES, str(opt / "python")],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+        return count_compiles(
+            python,
+            opt / "python",
+            "shop.prices",
+            "shop.prices.total([2, 3]), sys.version_info[:2] == (3, 13)",
         )
     finally:
         for path in opt.rglob("*"):
             path.chmod(path.stat().st_mode | stat.S_IWUSR)  # so tmp_path can be removed
-    assert ran.returncode == 0, ran.stderr
-    return ran.stdout.split()
 
 
 def test_a_deployed_layer_imports_without_compiling_a_module(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ module again.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from infra import precompile
 from tests.helpers import count_compiles
 
 SAM_ZIP_DATE = 315532800  # 1980-01-01T00:00:00Z, the date SAM's zips give every file
-
-# Counts the modules an import compiles from source rather than loading from bytecode.
-_COUNT_COMPILES = count_compiles("pkg.mod", "pkg.mod.ANSWER")
 
 
 def _artifact(root: Path, answer: int = 42) -> Path:
@@ -40,13 +36,7 @@ def _as_unzipped_on_lambda(root: Path) -> None:
 def _import(root: Path) -> tuple[str, int]:
     """Imports pkg.mod in a fresh interpreter that cannot write bytecode (as on Lambda):
     (its ANSWER, how many modules it compiled from source)."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    out = subprocess.run(
-        [sys.executable, "-c", _COUNT_COMPILES, str(root)],
-        env=env, capture_output=True, text=True, check=True,
-    )
-    answer, compiled = out.stdout.split()
+    answer, compiled = count_compiles(sys.executable, root, "pkg.mod", "pkg.mod.ANSWER")
     return answer, int(compiled)
 
 
