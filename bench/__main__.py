@@ -43,7 +43,7 @@ for _p in (str(ROOT / "shared"), str(ROOT)):
 
 import requests  # noqa: E402
 
-from bench import report  # noqa: E402
+from bench import report, warm_floor  # noqa: E402
 from bench.routes import ApiRoute, api_routes  # noqa: E402
 from bench.scenarios import SCENARIOS, Context, Req, Scenario  # noqa: E402
 
@@ -164,11 +164,20 @@ def runnable(harness: Any, routes: dict[str, ApiRoute], ctx: Context, scenario: 
 
 
 def warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) -> dict[str, Any]:
+    floor = warm_floor.Floor()
     with harness.exact():  # each replay starts from the state its handler started from
-        return {**_warm(harness, routes, ctx, samples), "exact_replay": True}
+        out = {**_warm(harness, routes, ctx, samples, floor), "exact_replay": True}
+    out["stack_floor"] = {
+        "what": warm_floor.WHAT,
+        "method": "one floor request timed after each handler request and its replay "
+                  "(bench/warm_floor.py)",
+        "isolated_ms": round(floor.isolated() * 1000, 3),
+    }
+    return out
 
 
-def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int) -> dict[str, Any]:
+def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int,
+          floor: warm_floor.Floor) -> dict[str, Any]:
     from bench.harness import p50
 
     out: dict[str, Any] = {}
@@ -181,6 +190,7 @@ def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int)
         outside_s: list[float] = []
         bookkeeping_s: list[float] = []
         replay_s: list[float] = []
+        floor_s: list[float] = []
         statuses: dict[int, int] = {}
         calls_per: list[int] = []
         unexpected = 0
@@ -190,6 +200,7 @@ def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int)
                 statuses[got.status] = statuses.get(got.status, 0) + 1
                 unexpected += not scenario.succeeded(got.status, got.body)
                 if i < 3:
+                    floor.time()
                     continue  # warm-up: the first calls open connections, fill caches
                 handler_s.append(got.seconds)
                 outside_s.append(got.seconds - got.in_calls)
@@ -197,6 +208,8 @@ def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int)
                 calls_per.append(len(got.calls))
                 if got.calls:
                     replay_s.append(harness.replay(got.calls, got.before))
+                # after the pair, so the handler and its replay run as they always did
+                floor_s.append(floor.time())
         except Exception as exc:  # one route's failure is reported, the others still run
             traceback.print_exc()
             out[scenario.route] = {"error": f"{type(exc).__name__}: {exc}",
@@ -210,6 +223,10 @@ def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int)
             # the harness's own recording, already taken off p50_ms (bench/harness.py)
             "bookkeeping_p50_ms": round(p50(bookkeeping_s) * 1000, 3),
             "ratio": round(h / r, 3) if replay_s and r > 0 else None,
+            # the least this route could measure on the stack alone (bench/warm_floor.py)
+            "floor_p50_ms": round(p50(floor_s) * 1000, 3),
+            "least_ratio": warm_floor.least_ratio(round(r * 1000, 2) if replay_s else None,
+                                                  p50(floor_s) * 1000),
             "calls_per_request": round(sum(calls_per) / len(calls_per), 2) if calls_per else 0,
             "samples": len(handler_s),
             "statuses": {str(k): v for k, v in sorted(statuses.items())},

@@ -213,19 +213,34 @@ def markdown(results: dict[str, Any]) -> str:
           "outside the calls: the replay's client records nothing.\n")
     if warm.get("exact_replay"):
         w(EXACT_REPLAY + "\n")
+    floor = warm.get("stack_floor") or {}
+    if floor.get("what"):
+        w(f"The stack floor: {floor['what']} (bench/warm_floor.py). One floor request is "
+          "timed after each handler request and its replay, in the same process, so it runs "
+          "in the conditions the handler ran in; the column gives its p50 over the route's "
+          f"samples (timed back to back in a loop of its own, it takes {floor['isolated_ms']} "
+          "ms: a small working set stays hot). However little a route's own code does, it "
+          "cannot measure less than (replayed calls + floor) / replayed calls: the column "
+          f"*least on this stack*. To reach {t['warm_ratio']}, a route's calls must take at "
+          f"least floor / {round(t['warm_ratio'] - 1, 2)}.\n")
     w("| route | handler p50 (ms) | replayed calls p50 (ms) | ratio | within target | "
-      "outside the calls p50 (ms) | calls/request | statuses |")
-    w("|---|---:|---:|---:|---|---:|---:|---|")
+      "stack floor p50 (ms) | least on this stack | outside the calls p50 (ms) | "
+      "calls/request | statuses |")
+    w("|---|---:|---:|---:|---|---:|---:|---:|---:|---|")
     for route, row in warm.items():
+        if route == "stack_floor":
+            continue
         if isinstance(row, dict) and "error" in row and "p50_ms" not in row:
-            w(f"| `{route}` | error: {row['error']} | | | | | | {row.get('statuses', '')} |")
+            w(f"| `{route}` | error: {row['error']} | | | | | | | | {row.get('statuses', '')} |")
             continue
         if not isinstance(row, dict) or "p50_ms" not in row:
             continue
         failed = row.get("unexpected") or 0
         w(f"| `{route}` | {row['p50_ms']} | {row['replay_p50_ms'] or '-'} | "
           f"{row['ratio'] if row['ratio'] is not None else '-'} | "
-          f"{_ok(row['ratio'], t['warm_ratio'])} | {row.get('outside_calls_p50_ms', '-')} | "
+          f"{_ok(row['ratio'], t['warm_ratio'])} | {row.get('floor_p50_ms', '-')} | "
+          f"{row.get('least_ratio') or '-'} | "
+          f"{row.get('outside_calls_p50_ms', '-')} | "
           f"{row['calls_per_request']} | "
           f"{row['statuses']}" + (f" (**{failed} not a success**)" if failed else "") + " |")
     if "error" in warm:
