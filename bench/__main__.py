@@ -225,7 +225,7 @@ def _warm(harness: Any, routes: dict[str, ApiRoute], ctx: Context, samples: int,
             "ratio": round(h / r, 3) if replay_s and r > 0 else None,
             # the least this route could measure on the stack alone (bench/warm_floor.py)
             "floor_p50_ms": round(p50(floor_s) * 1000, 3),
-            "least_ratio": warm_floor.least_ratio(round(r * 1000, 2) if replay_s else None,
+            "least_ratio": warm_floor.least_ratio(r * 1000 if replay_s else None,
                                                   p50(floor_s) * 1000),
             "calls_per_request": round(sum(calls_per) / len(calls_per), 2) if calls_per else 0,
             "samples": len(handler_s),

@@ -6,8 +6,9 @@ path), Tracer (`capture_lambda_handler`, and `capture_method` on the route) and 
 (`log_metrics`) decorators around the REST resolver with validation and CORS, and one
 route that takes a validated JSON body and returns a response model: the shape of every
 Convene route, minus the route's own work. The warm section times one floor request after
-each handler request, in the bench process, with the handlers' environment (the twin's:
-Tracer and metrics output off), on an API Gateway event built as it builds its events.
+each handler request and its replay, in the bench process, with the handlers' environment
+(the twin's: Tracer and metrics output off), on an API Gateway event built as it builds
+its events.
 
 A route whose DynamoDB calls take R ms (replayed) cannot measure less than (R + floor) / R
 on this stack, however little its own code does: that is the "least on this stack"
@@ -23,6 +24,7 @@ every handler). Its log lines go where the handlers' go, to /dev/null.
 # No `from __future__ import annotations`: the route below is defined in a function, and
 # Powertools reads its parameters' types from the annotations, which must be objects.
 
+import copy
 import json
 import statistics
 import time
@@ -92,10 +94,11 @@ class Floor:
 
         self._context = LambdaContext
         self._handler = _handler()
+        self._event = _event()  # read from events/ once; each request gets its own copy
 
     def time(self) -> float:
         """Seconds for one request through the floor handler."""
-        event, context = _event(), self._context()
+        event, context = copy.deepcopy(self._event), self._context()
         started = time.perf_counter()
         answer = self._handler(event, context)
         spent = time.perf_counter() - started
